@@ -1,0 +1,143 @@
+"""The ``gmgrade`` command line: check, grade, verify, assign."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder import assign, config
+from autograder.course import Course, CourseError, find_root
+from autograder.results import ExitCode
+from autograder.runner import GradeOptions
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--course", help="course folder (default: found from the current folder)")
+    p.add_argument("--jobs", type=str, default=None, help="submissions graded in parallel (default: CPUs)")
+    p.add_argument("--timeout", type=str, default=None, help="seconds per test (default 10)")
+    p.add_argument("--memory", type=str, default=None, help="MB of memory per submission (default 4096)")
+    p.add_argument("--device", default=None, help="auto | cpu | cuda (default auto)")
+    p.add_argument("--sandbox", default=None, help="auto | bwrap | process (default auto)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gmgrade", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="grade your own work against the public tests")
+    p.add_argument("assignment")
+    p.add_argument("path", nargs="?", help="your NAME.py / NAME.ipynb / folder / zip (default: current folder)")
+    _common(p)
+
+    p = sub.add_parser("grade", help="grade a batch of submissions (public + hidden tests)")
+    p.add_argument("assignment")
+    p.add_argument("submissions", help="folder with one entry per student")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--regrade", action="store_true", help="grade again students already graded")
+    _common(p)
+
+    p = sub.add_parser("verify", help="check every reference, skeleton and bank submission")
+    p.add_argument("assignments", nargs="*", help="default: all")
+    _common(p)
+
+    p = sub.add_parser("assign", help="generate skeletons and notebooks from the solutions")
+    p.add_argument("assignments", nargs="*", help="default: all")
+    p.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
+    p.add_argument("--course", help="course folder")
+    return parser
+
+
+def _options(cfg: config.Config, include_hidden: bool) -> GradeOptions:
+    return GradeOptions(timeout=cfg.timeout, memory_mb=cfg.memory, device=cfg.resolved_device(),
+                        sandbox=cfg.sandbox, include_hidden=include_hidden)
+
+
+def _names(course: Course, given: list[str]) -> list[str]:
+    for n in given:
+        course.check_assignment(n)
+    return given or course.assignments()
+
+
+def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
+    from autograder import report
+    from autograder.runner import grade_path
+
+    course.check_assignment(args.assignment)
+    path = Path(args.path) if args.path else Path.cwd()
+    result, _ = grade_path(course, args.assignment, path, "you", _options(cfg, include_hidden=False))
+    print(report.feedback_text(result, show_hidden=False))
+    passed = sum(t.passed for t in result.tests)
+    print(f"\n{passed}/{len(result.tests)} public tests passed. Hidden tests are run when your "
+          "instructor grades the assignment.")
+    return ExitCode.OK if result.full_marks and result.status.value == "graded" else ExitCode.TESTS_FAILED
+
+
+def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
+    from autograder import report
+    from autograder.batch import grade_batch
+
+    course.check_assignment(args.assignment)
+    if not course.has_solutions:
+        raise CourseError("grading needs the hidden tests: run it in the instructor's course folder")
+    folder = Path(args.submissions)
+    if not folder.is_dir():
+        raise CourseError(f"{folder} is not a folder; it should hold one entry per student "
+                          "(STUDENT/, STUDENT.py, STUDENT.ipynb or STUDENT.zip)")
+    out = Path(args.out)
+    summary = grade_batch(course, args.assignment, folder, out, _options(cfg, True),
+                          jobs=cfg.jobs, regrade=args.regrade)
+    print(report.summary_text(summary))
+    print(f"\nResults: {out / 'grades.csv'}, {out / 'summary.json'}, and per student "
+          f"{out}/STUDENT/results.json and feedback.html")
+    return ExitCode.OK
+
+
+def cmd_verify(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
+    from autograder.verify import verify
+
+    names = _names(course, args.assignments)
+    ok = verify(course, names, _options(cfg, True), cfg.jobs)
+    print("verify: all good" if ok else "verify: FAILED")
+    return ExitCode.OK if ok else ExitCode.TESTS_FAILED
+
+
+def cmd_assign(args: argparse.Namespace, course: Course) -> int:
+    names = _names(course, args.assignments)
+    stale_any = False
+    for n in names:
+        sol = course.solution(n)
+        if sol is None:
+            raise CourseError(f"{n}: no solutions/{n}.py")
+        target = course.root / "assignments" / n
+        if args.check:
+            stale = assign.stale_files(sol, n, target)
+            for p in stale:
+                print(f"stale: {p.relative_to(course.root)}")
+            stale_any |= bool(stale)
+        else:
+            for p in assign.write(sol, n, target):
+                print(f"wrote {p.relative_to(course.root)}")
+    return ExitCode.TESTS_FAILED if stale_any else ExitCode.OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        course = Course(find_root(args.course))
+        if args.command == "assign":
+            return int(cmd_assign(args, course))
+        cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
+        handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
+        return int(handler(args, course, cfg))
+    except (CourseError, config.ConfigError, assign.MarkerError, RuntimeError) as e:
+        print(f"gmgrade: error: {e}", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    except KeyboardInterrupt:
+        print("\ngmgrade: interrupted; run the same command again to finish the rest",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

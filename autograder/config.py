@@ -1,0 +1,106 @@
+"""Typed configuration: command line > environment (``GMGRADE_*``) > ``[tool.gmgrade]`` in
+the course's ``pyproject.toml`` > defaults. Every invalid value is reported with its source."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# key: (default, parser, description)
+OPTIONS: dict[str, tuple[Any, Callable[[str], Any], str]] = {}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _positive_int(v: Any) -> int:
+    i = int(v)
+    if i < 1:
+        raise ValueError("must be at least 1")
+    return i
+
+
+def _positive_float(v: Any) -> float:
+    f = float(v)
+    if not f > 0:
+        raise ValueError("must be positive")
+    return f
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        if str(v) not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return str(v)
+    return parse
+
+
+OPTIONS.update({
+    "jobs": (os.cpu_count() or 1, _positive_int, "submissions graded in parallel"),
+    "timeout": (10.0, _positive_float, "seconds per test"),
+    "memory": (4096, _positive_int, "MB of memory per submission"),
+    "device": ("auto", _choice("auto", "cpu", "cuda"), "where student code runs"),
+    "sandbox": ("auto", _choice("auto", "bwrap", "process"), "sandbox backend"),
+})
+
+
+@dataclass(frozen=True)
+class Config:
+    jobs: int
+    timeout: float
+    memory: int
+    device: str
+    sandbox: str
+
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            if self.device == "cuda":
+                import torch
+
+                if not torch.cuda.is_available():
+                    raise ConfigError("--device cuda: CUDA is not available on this machine")
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load(cli: dict[str, Any], course_root: Path | None) -> Config:
+    file_values: dict[str, Any] = {}
+    pyproject = course_root / "pyproject.toml" if course_root else None
+    if pyproject and pyproject.exists():
+        try:
+            data = tomllib.loads(pyproject.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{pyproject}: {e}") from None
+        file_values = data.get("tool", {}).get("gmgrade", {})
+        for key in file_values:
+            if key not in OPTIONS:
+                raise ConfigError(f"{pyproject} [tool.gmgrade]: unknown key {key!r}; known: "
+                                  f"{', '.join(OPTIONS)}")
+    values = {}
+    for key, (default, parse, _) in OPTIONS.items():
+        env_key = f"GMGRADE_{key.upper()}"
+        if cli.get(key) is not None:
+            raw, source = cli[key], f"--{key}"
+        elif env_key in os.environ:
+            raw, source = os.environ[env_key], f"environment variable {env_key}"
+        elif key in file_values:
+            raw, source = file_values[key], f"[tool.gmgrade] {key} in {pyproject}"
+        else:
+            values[key] = default
+            continue
+        try:
+            values[key] = parse(raw)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{source} = {raw!r}: {e}") from None
+    return Config(**values)

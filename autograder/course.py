@@ -1,0 +1,93 @@
+"""Where a course's material lives, and the public/hidden split.
+
+A course folder holds::
+
+    assignments/NAME/NAME.py          skeleton (public, generated from the solution)
+    assignments/NAME/NAME.ipynb       student notebook (public, generated)
+    assignments/NAME/tests/test_*.py  public tests (students run them with `gmgrade check`)
+    solutions/NAME.py                 hidden reference, with BEGIN/END SOLUTION markers
+    solutions/tests/NAME/test_*.py    hidden tests
+    solutions/bank/NAME/wrong/*.py    known-wrong submissions (each must lose points)
+    solutions/bank/NAME/correct/*.py  correct alternatives (each must get full marks)
+
+Everything under ``solutions/`` is hidden; everything under ``assignments/`` is public.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import autograder
+
+MARKER = "assignments"
+
+
+class CourseError(Exception):
+    pass
+
+
+def find_root(explicit: str | None = None) -> Path:
+    """The course folder: --course, $GMGRADE_COURSE, a parent of the cwd, or this checkout."""
+    if explicit:
+        root = Path(explicit).resolve()
+        if not (root / MARKER).is_dir():
+            raise CourseError(f"--course {explicit}: no '{MARKER}/' folder there")
+        return root
+    env = os.environ.get("GMGRADE_COURSE")
+    if env:
+        root = Path(env).resolve()
+        if not (root / MARKER).is_dir():
+            raise CourseError(f"GMGRADE_COURSE={env}: no '{MARKER}/' folder there")
+        return root
+    for d in [Path.cwd(), *Path.cwd().parents]:
+        if (d / MARKER).is_dir() and ((d / "solutions").is_dir() or (d / "gmgrade-course.txt").exists()):
+            return d
+    here = Path(autograder.__file__).resolve().parent.parent
+    if (here / MARKER).is_dir():
+        return here
+    raise CourseError("cannot find the course folder (one with an 'assignments/' folder); run "
+                      "from inside it, or pass --course DIR")
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @property
+    def has_solutions(self) -> bool:
+        return (self.root / "solutions").is_dir()
+
+    def assignments(self) -> list[str]:
+        base = self.root / MARKER
+        names = {p.name for p in base.iterdir() if (p / "tests").is_dir()}
+        names |= {p.stem for p in (self.root / "solutions").glob("*.py")} if self.has_solutions else set()
+        return sorted(names)
+
+    def check_assignment(self, name: str) -> None:
+        if name not in self.assignments():
+            known = ", ".join(self.assignments()) or "none"
+            raise CourseError(f"unknown assignment {name!r}; this course has: {known}")
+
+    def public_dir(self, name: str) -> Path:
+        return self.root / MARKER / name / "tests"
+
+    def public_tests(self, name: str) -> list[Path]:
+        return sorted(self.public_dir(name).glob("test_*.py"))
+
+    def hidden_tests(self, name: str) -> list[Path]:
+        return sorted((self.root / "solutions" / "tests" / name).glob("test_*.py"))
+
+    def solution(self, name: str) -> Path | None:
+        p = self.root / "solutions" / f"{name}.py"
+        return p if p.exists() else None
+
+    def skeleton(self, name: str) -> Path:
+        return self.root / MARKER / name / f"{name}.py"
+
+    def notebook(self, name: str) -> Path:
+        return self.root / MARKER / name / f"{name}.ipynb"
+
+    def bank(self, name: str, kind: str) -> list[Path]:
+        return sorted((self.root / "solutions" / "bank" / name / kind).glob("*.py"))

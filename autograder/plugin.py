@@ -1,0 +1,267 @@
+"""The pytest plugin that runs grading tests in the trusted process.
+
+It provides the fixtures tests use (``student``, ``reference``, ``rng``), seeds every
+test from its id, loads the hypothesis grading profile, reads points and time limits
+from the markers beside each test, and records one outcome per expected test. It never
+reads anything the student's code printed or wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import importlib.util
+import random
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import torch
+
+from autograder.protocol import Helper
+from autograder.student import StudentFailure, StudentProxy, StudentTimeout
+
+GRADING_PROFILE = "gmgrade-grading"
+DEFAULT_MAX_EXAMPLES = 30
+
+
+def register_hypothesis_profile(max_examples: int = DEFAULT_MAX_EXAMPLES) -> None:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        GRADING_PROFILE,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        max_examples=max_examples,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
+    settings.load_profile(GRADING_PROFILE)
+
+
+def test_seed(nodeid: str) -> int:
+    return int(hashlib.sha256(nodeid.encode()).hexdigest()[:8], 16)
+
+
+@dataclass
+class Expected:
+    nodeid: str
+    test_id: str
+    name: str
+    points: float
+    hidden: bool
+    timeout: float
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    output: str
+    timed_out: bool = False
+    grader_error: bool = False
+    staff_detail: str = ""
+
+
+class Reference:
+    """The hidden reference solution, called in the trusted process.
+
+    Arguments that are :class:`Helper` specs are built here exactly as the worker builds
+    them, so ``student.f(*args)`` and ``reference.f(*args)`` see the same objects.
+    """
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        fn = getattr(self._module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return fn(*_build(args), **_build(kwargs))
+
+        return call
+
+
+def _build(value: Any) -> Any:
+    if isinstance(value, Helper):
+        return value.build()
+    if type(value) is tuple:
+        return tuple(_build(v) for v in value)
+    if type(value) is list:
+        return [_build(v) for v in value]
+    if type(value) is dict:
+        return {k: _build(v) for k, v in value.items()}
+    return value
+
+
+def load_module(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"gmgrade_reference_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _feedback_from(exc: BaseException) -> tuple[str | None, bool]:
+    """The student-facing text of a failure, or None if it is a grader fault."""
+    notes = [n for n in getattr(exc, "__notes__", []) if isinstance(n, str)]
+    example = "\n".join(n for n in notes if "Falsifying example" in n or n.startswith("  "))
+    timed_out = isinstance(exc, StudentTimeout)
+    if isinstance(exc, (StudentFailure,)) or hasattr(exc, "feedback"):
+        text = getattr(exc, "feedback", str(exc))
+    elif isinstance(exc, BaseExceptionGroup):
+        inner = [e for e in exc.exceptions if hasattr(e, "feedback")]
+        if not inner:
+            return None, False
+        text = inner[0].feedback
+        name = type(exc).__name__
+        if "Flaky" in name:
+            text = ("your function gave different answers when called again with the same "
+                    "input (it must be deterministic):\n" + text)
+        timed_out = isinstance(inner[0], StudentTimeout)
+    elif isinstance(exc, AssertionError):
+        text = str(exc) or "a check failed"
+    else:
+        return None, False
+    if example:
+        text += "\n  Minimal failing input found by hypothesis:\n" + example.replace(
+            "Falsifying example:", "   ")
+    return text, timed_out
+
+
+class GradingPlugin:
+    def __init__(self, *, assignment: str, public_dirs: list[Path],
+                 make_student: Callable[[], StudentProxy] | None,
+                 reference_path: Path | None, default_timeout: float,
+                 max_examples: int = DEFAULT_MAX_EXAMPLES) -> None:
+        self.assignment = assignment
+        self.public_dirs = [p.resolve() for p in public_dirs]
+        self.make_student = make_student
+        self.reference_path = reference_path
+        self.default_timeout = default_timeout
+        self.max_examples = max_examples
+        self.expected: list[Expected] = []
+        self.outcomes: dict[str, Outcome] = {}
+        self._student: StudentProxy | None = None
+        self._reference: Reference | None = None
+        self.collect_errors: list[str] = []
+
+    # ------------------------------------------------------------------ hooks
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "gm_points(n): points for this test")
+        config.addinivalue_line("markers", "gm_timeout(s): time limit for this test")
+        config.addinivalue_line("markers", "slow: end-to-end test")
+        config.addinivalue_line("markers", "gpu: needs CUDA")
+        register_hypothesis_profile(self.max_examples)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-3000:]}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            points = item.get_closest_marker("gm_points")
+            limit = item.get_closest_marker("gm_timeout")
+            path = Path(str(item.fspath)).resolve()
+            hidden = not any(path.is_relative_to(d) for d in self.public_dirs)
+            fn = getattr(item, "function", None)
+            doc = (fn.__doc__ or "").strip().splitlines() if fn is not None else []
+            name = doc[0].strip() if doc else item.name
+            param = item.name[len(item.originalname):] if hasattr(item, "originalname") else ""
+            if param and doc:
+                name += f" {param}"
+            self.expected.append(Expected(
+                nodeid=item.nodeid, test_id=item.name, name=name,
+                points=points.args[0] if points else 1.0, hidden=hidden,
+                timeout=limit.args[0] if limit else self.default_timeout))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" and report.passed:
+            self.outcomes.setdefault(item.nodeid, Outcome(True, "passed"))
+        if report.skipped:
+            self.outcomes[item.nodeid] = Outcome(False, "this test was skipped")
+            return
+        if not report.failed:
+            return
+        exc = call.excinfo.value if call.excinfo else None
+        if exc is None:
+            return
+        text, timed_out = _feedback_from(exc)
+        if text is None:
+            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.outcomes[item.nodeid] = Outcome(
+                False, "the autograder failed on this test — your instructor has the details",
+                grader_error=True, staff_detail=detail[-6000:])
+        else:
+            if report.when == "teardown" and item.nodeid in self.outcomes:
+                return
+            self.outcomes[item.nodeid] = Outcome(False, text, timed_out=timed_out)
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentProxy:
+        if self.make_student is None:
+            pytest.fail("no student submission is attached to this run")
+        if self._student is None:
+            self._student = self.make_student()
+        return self._student
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> Reference:
+        if self.reference_path is None:
+            pytest.skip("the reference solution is not available here")
+        if self._reference is None:
+            self._reference = Reference(load_module(self.reference_path, self.assignment))
+        return self._reference
+
+    @pytest.fixture(autouse=True)
+    def _per_test(self, request: pytest.FixtureRequest) -> Any:
+        seed = test_seed(request.node.nodeid)
+        torch.manual_seed(seed)
+        random.seed(seed)
+        try:
+            import numpy as np
+
+            np.random.seed(seed % (2**32))
+        except ImportError:
+            pass
+        limit = request.node.get_closest_marker("gm_timeout")
+        proxy = None
+        if "student" in request.fixturenames:
+            proxy = request.getfixturevalue("student")
+            proxy._start_test(limit.args[0] if limit else self.default_timeout)
+        yield
+        if proxy is not None:
+            proxy._finish_test()
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> torch.Generator:
+        """A torch.Generator seeded from this test's id."""
+        return torch.Generator().manual_seed(test_seed(request.node.nodeid))
+
+    def close(self) -> None:
+        if self._student is not None:
+            self._student._session.close()
+
+
+def run_pytest(files: list[Path], plugin: GradingPlugin, rootdir: Path) -> int:
+    args = [str(f) for f in files] + [
+        "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir", str(rootdir),
+        "-o", "python_files=test_*.py", "-o", "addopts=", "-o", "console_output_style=classic",
+        "-W", "ignore::DeprecationWarning", "--no-header", "-rN", "--tb=no",
+        "--import-mode=importlib",
+    ]
+    sys.dont_write_bytecode = True
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            return int(pytest.main(args, plugins=[plugin]))
+    finally:
+        plugin.close()

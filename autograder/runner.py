@@ -1,0 +1,176 @@
+"""Grading one submission: read it, start its sandboxed worker, run the tests, score.
+
+The score comes from the list of tests collected from the trusted test files: a test
+that did not run, errored or was skipped scores 0. ``python -m autograder.runner
+REQUEST.json`` grades one submission in a fresh trusted process (used by batches so
+that each student's pytest session is independent) and writes the result JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from autograder import sandbox, submission
+from autograder.course import Course
+from autograder.plugin import GradingPlugin, run_pytest
+from autograder.results import Status, SubmissionResult, TestResult
+from autograder.student import StudentProxy, WorkerSession, WorkerUnavailable
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    timeout: float = 10.0  # per test, seconds
+    memory_mb: int = 4096
+    device: str = "cpu"
+    sandbox: str = "auto"
+    include_hidden: bool = True
+    max_examples: int = 30
+    cell_timeout: float = 10.0
+    load_timeout: float = 60.0
+
+
+def _test_files(course: Course, assignment: str, include_hidden: bool) -> list[Path]:
+    files = course.public_tests(assignment)
+    if include_hidden:
+        files += course.hidden_tests(assignment)
+    return files
+
+
+def grade_path(course: Course, assignment: str, path: Path, student: str,
+               opts: GradeOptions) -> tuple[SubmissionResult, str]:
+    """Grade the submission at ``path``; return the result and a staff-only log."""
+    start = time.perf_counter()
+    try:
+        sub = submission.load(path, assignment, student)
+    except submission.SubmissionError as e:
+        return _all_failed(course, assignment, student, opts, str(e), start), ""
+    except OSError as e:
+        return _all_failed(course, assignment, student, opts,
+                           f"could not read the submission: {e.strerror or e}", start), ""
+    return grade_cells(course, assignment, sub, opts, start)
+
+
+def grade_cells(course: Course, assignment: str, sub: submission.Submission,
+                opts: GradeOptions, start: float | None = None) -> tuple[SubmissionResult, str]:
+    start = time.perf_counter() if start is None else start
+    backend = sandbox.choose_backend(opts.sandbox)
+    tmp = tempfile.mkdtemp(prefix="gmgrade-sub-")
+    os.chmod(tmp, 0o755)
+    src = Path(tmp) / f"{assignment}.py"
+    src.write_text(sub.source, encoding="utf-8")
+    os.chmod(src, 0o444)
+    spec = sandbox.SandboxSpec(backend=backend, submission=src, device=opts.device,
+                               limits=sandbox.Limits(memory_mb=opts.memory_mb))
+    filename = f"/submission/{assignment}.py" if backend == "bwrap" else str(src)
+    session = WorkerSession(spec, sub.cells, assignment, filename=filename,
+                            cell_timeout=opts.cell_timeout, load_timeout=opts.load_timeout)
+    load_notes: list[str] = []
+    load_error: list[str] = []
+
+    def make_student() -> StudentProxy:
+        try:
+            info = session.ensure_started()
+        except WorkerUnavailable as e:
+            load_error.append(e.feedback)
+            raise
+        load_notes.extend(info.notes)
+        if info.error:
+            load_error.append(info.error)
+        return StudentProxy(session, timeout=opts.timeout, cpu_seconds=int(opts.timeout * 3) + 5)
+
+    try:
+        result, log = _run(course, assignment, sub.student, opts, make_student, start)
+    finally:
+        session.close()
+        for p in (src,):
+            try:
+                os.chmod(p, 0o644)
+                p.unlink()
+            except OSError:
+                pass
+        os.rmdir(tmp)
+    status = Status.GRADED
+    error = None
+    if load_error:
+        error = "Your code could not be loaded: " + load_error[0]
+        status = Status.TIMEOUT if "longer than" in load_error[0] else Status.ERROR
+    notes = tuple(sub.notes + load_notes)
+    result = SubmissionResult(student=sub.student, assignment=assignment, status=status,
+                              tests=result.tests, max_score=result.max_score,
+                              execution_time=time.perf_counter() - start, notes=notes, error=error)
+    return result, log
+
+
+def _run(course: Course, assignment: str, student: str, opts: GradeOptions, make_student,
+         start: float) -> tuple[SubmissionResult, str]:
+    files = _test_files(course, assignment, opts.include_hidden)
+    plugin = GradingPlugin(
+        assignment=assignment, public_dirs=[course.public_dir(assignment)],
+        make_student=make_student,
+        reference_path=course.solution(assignment) if opts.include_hidden else None,
+        default_timeout=opts.timeout, max_examples=opts.max_examples)
+    run_pytest(files, plugin, course.root)
+    tests = []
+    log_lines = list(plugin.collect_errors)
+    for exp in plugin.expected:
+        out = plugin.outcomes.get(exp.nodeid)
+        if out is None:
+            out_text, passed, to, ge = "this test did not run", False, False, True
+        else:
+            out_text, passed, to, ge = out.output, out.passed, out.timed_out, out.grader_error
+            if out.staff_detail:
+                log_lines.append(f"== {exp.nodeid}\n{out.staff_detail}")
+        tests.append(TestResult(test_id=exp.test_id, name=exp.name,
+                                score=exp.points if passed else 0.0, max_score=exp.points,
+                                passed=passed, output=out_text, hidden=exp.hidden,
+                                timed_out=to, grader_error=ge))
+    if plugin.collect_errors:
+        raise RuntimeError("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
+    result = SubmissionResult(student=student, assignment=assignment, status=Status.GRADED,
+                              tests=tuple(tests), max_score=sum(t.max_score for t in tests),
+                              execution_time=time.perf_counter() - start)
+    return result, "\n".join(log_lines)
+
+
+def _all_failed(course: Course, assignment: str, student: str, opts: GradeOptions,
+                message: str, start: float) -> SubmissionResult:
+    def make_student() -> StudentProxy:
+        raise WorkerUnavailable(message)
+
+    result, _ = _run(course, assignment, student, opts, make_student, start)
+    tests = tuple(TestResult(test_id=t.test_id, name=t.name, score=0.0, max_score=t.max_score,
+                             passed=False, output=message, hidden=t.hidden) for t in result.tests)
+    return SubmissionResult(student=student, assignment=assignment, status=Status.ERROR,
+                            tests=tests, max_score=result.max_score,
+                            execution_time=time.perf_counter() - start, error=message)
+
+
+# ------------------------------------------------------------------ subprocess entry point
+
+
+def request_json(course: Course, assignment: str, path: Path, student: str, opts: GradeOptions,
+                 out: Path) -> str:
+    return json.dumps({"course": str(course.root), "assignment": assignment, "path": str(path),
+                       "student": student, "options": asdict(opts), "out": str(out)})
+
+
+def main(argv: list[str]) -> int:
+    req = json.loads(Path(argv[0]).read_text())
+    course = Course(Path(req["course"]))
+    opts = GradeOptions(**req["options"])
+    result, log = grade_path(course, req["assignment"], Path(req["path"]), req["student"], opts)
+    out = Path(req["out"])
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"result": result.to_dict(), "staff_log": log}))
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,353 @@
+"""The trusted side of the boundary: talking to a student's sandboxed worker.
+
+Tests see a :class:`StudentProxy`: ``student.gaussian_mle(x)`` sends the call, waits
+at most the test's time limit, and returns freshly decoded plain data — or raises one
+of the :class:`StudentFailure` exceptions below, which the runner turns into feedback.
+A timeout or crash kills the worker; the next test gets a fresh one.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograder import protocol, sandbox
+
+
+class StudentFailure(AssertionError):
+    """The student's code did not produce a gradable answer. ``feedback`` speaks to them."""
+
+    def __init__(self, feedback: str) -> None:
+        super().__init__(feedback)
+        self.feedback = feedback
+
+
+class StudentMissing(StudentFailure):
+    pass
+
+
+class StudentError(StudentFailure):
+    def __init__(self, fn: str, exc_type: str, message: str, tb: str) -> None:
+        text = f"{fn}() raised {exc_type}: {message}"
+        if tb.strip():
+            text += "\n" + tb.rstrip()
+        super().__init__(text)
+        self.exc_type = exc_type
+
+
+class StudentTimeout(StudentFailure):
+    pass
+
+
+class StudentCrash(StudentFailure):
+    pass
+
+
+class WorkerUnavailable(StudentFailure):
+    """The submission could not be loaded at all (every test fails with this message)."""
+
+
+def _describe_status(status: dict) -> str:
+    if status.get("kind") == "signal":
+        name = status.get("name", "")
+        if name == "SIGKILL":
+            return "was killed (it probably ran out of memory or CPU time)"
+        if name == "SIGXCPU":
+            return "used up its CPU-time limit"
+        if name == "SIGXFSZ":
+            return "wrote a file larger than the limit"
+        return f"was killed by signal {name}"
+    return f"ended the process with exit code {status.get('value')}"
+
+
+class _OutputTail:
+    """Drains the worker's stdout/stderr so it can never block; keeps the last bytes."""
+
+    def __init__(self, stream, keep: int = 4096) -> None:
+        self.keep = keep
+        self.data = b""
+        self.total = 0
+        self.thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _run(self, stream) -> None:
+        try:
+            while True:
+                chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+                if not chunk:
+                    return
+                self.total += len(chunk)
+                self.data = (self.data + chunk)[-self.keep:]
+        except (OSError, ValueError):
+            return
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+
+@dataclass
+class LoadInfo:
+    functions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class WorkerSession:
+    """One student's sandboxed worker, restarted after a timeout or a crash."""
+
+    def __init__(self, spec: sandbox.SandboxSpec, cells: list[str], module: str, *,
+                 filename: str, startup_timeout: float = 120.0, load_timeout: float = 60.0,
+                 cell_timeout: float = 10.0) -> None:
+        self.spec = spec
+        self.cells = cells
+        self.module = module
+        self.filename = filename
+        self.startup_timeout = startup_timeout
+        self.load_timeout = load_timeout
+        self.cell_timeout = cell_timeout
+        self.proc: sandbox.Started | None = None
+        self.output: _OutputTail | None = None
+        self.load_info: LoadInfo | None = None
+        self.in_test = False
+        self.restarts = 0
+        self._buf = b""
+
+    # ---------------------------------------------------------------- transport
+    def _send(self, msg: Any) -> None:
+        assert self.proc is not None
+        data = protocol.encode(msg)
+        frame = struct.pack(">Q", len(data)) + data
+        view = memoryview(frame)
+        while view:
+            n = os.write(self.proc.req_w, view)
+            view = view[n:]
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        assert self.proc is not None
+        while len(self._buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.proc.rep_r], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self.proc.rep_r, max(65536, n - len(self._buf)))
+            if not chunk:
+                raise EOFError
+            self._buf += chunk
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def _recv(self, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        (size,) = struct.unpack(">Q", self._read_exact(8, deadline))
+        if size > protocol.MAX_FRAME_BYTES:
+            raise protocol.ProtocolError(
+                f"the answer is {size / 1e6:.0f} MB, more than the "
+                f"{protocol.MAX_FRAME_BYTES / 1e6:.0f} MB limit")
+        return protocol.decode(self._read_exact(size, deadline))
+
+    # ---------------------------------------------------------------- life cycle
+    def ensure_started(self) -> LoadInfo:
+        if self.proc is not None and self.load_info is not None:
+            return self.load_info
+        self.proc = sandbox.start(self.spec)
+        self._buf = b""
+        self.output = _OutputTail(self.proc.proc.stdout)
+        try:
+            ready = self._recv(self.startup_timeout)
+            if type(ready) is not dict or ready.get("ev") != "ready":
+                raise protocol.ProtocolError("worker did not start")
+        except (TimeoutError, EOFError, protocol.ProtocolError) as e:
+            out = self.output.text() if self.output else ""
+            self.kill()
+            raise RuntimeError(f"the grading worker failed to start ({type(e).__name__}); "
+                               f"worker output:\n{out[-2000:]}") from None
+        self._send({"op": "load", "module": self.module, "filename": self.filename,
+                    "cells": self.cells, "cell_timeout": self.cell_timeout})
+        try:
+            msg = self._recv(self.load_timeout)
+        except TimeoutError:
+            self.kill()
+            self.load_info = None
+            raise WorkerUnavailable(
+                f"loading your code took longer than {self.load_timeout:g} s; move long-running "
+                "code (training loops, experiments) out of the top level of your file") from None
+        except (EOFError, protocol.ProtocolError):
+            tail = self.output.text()[-600:] if self.output else ""
+            self.kill()
+            raise WorkerUnavailable(
+                "your code ended the grading process while it was being loaded (did it call "
+                "os._exit, or run out of memory at the top level?)"
+                + (f"\nLast output:\n{tail}" if tail.strip() else "")) from None
+        if type(msg) is not dict or msg.get("ev") != "loaded":
+            self.kill()
+            raise WorkerUnavailable("the grading process answered with something unexpected "
+                                    "while your code was being loaded")
+        info = LoadInfo(
+            functions=[f for f in msg.get("functions", []) if type(f) is str][:1000],
+            notes=[n for n in msg.get("notes", []) if type(n) is str][:50],
+            error=msg.get("error") if type(msg.get("error")) is str else None,
+        )
+        self.load_info = info
+        return info
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+        self.proc = None
+        self.in_test = False
+        self.load_info = None
+
+    def close(self) -> None:
+        self.kill()
+
+    # ---------------------------------------------------------------- per test
+    def begin_test(self, cpu_seconds: int) -> None:
+        self.ensure_started()
+        self._send({"op": "fork", "cpu_seconds": int(cpu_seconds)})
+        try:
+            msg = self._recv(30.0)
+        except (TimeoutError, EOFError, protocol.ProtocolError):
+            self.kill()
+            raise StudentCrash("the grading process stopped answering before the test started "
+                               "(your code may have broken it at import time)") from None
+        if type(msg) is not dict or msg.get("ev") != "forked":
+            self.kill()
+            raise StudentCrash("the grading process could not start this test")
+        self.in_test = True
+
+    def end_test(self) -> None:
+        if self.proc is None or not self.in_test:
+            return
+        self.in_test = False
+        try:
+            self._send({"op": "end"})
+            while True:
+                msg = self._recv(10.0)
+                if type(msg) is dict and msg.get("ev") == "done":
+                    return
+        except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
+            self.kill()
+
+    def call(self, fn: str, args: tuple, kwargs: dict, *, timeout: float, cpu_seconds: int,
+             grad: dict | None = None, report_mutation: bool = False) -> dict:
+        """Run ``fn(*args, **kwargs)`` in the worker; return the decoded reply dict."""
+        try:
+            if not self.in_test:
+                self.begin_test(cpu_seconds)
+            msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": dict(kwargs),
+                   "device": self.spec.device, "grad": grad, "report_mutation": report_mutation}
+            self._send(msg)
+            reply = self._recv(timeout)
+        except TimeoutError:
+            self.kill()
+            raise StudentTimeout(f"{fn}() timed out after {timeout:g} s") from None
+        except (EOFError, BrokenPipeError, ConnectionError):
+            self.kill()
+            raise StudentCrash(f"{fn}() ended the grading process (did it call os._exit, or "
+                               "run out of memory?)") from None
+        except protocol.ProtocolError as e:
+            self.kill()
+            raise StudentCrash(f"{fn}() returned something the grader cannot read: {e}") from None
+        if type(reply) is not dict:
+            self.kill()
+            raise StudentCrash(f"{fn}(): the grading process answered with something unexpected")
+        ev = reply.get("ev")
+        if ev == "done":  # the per-test child died while running the call
+            self.in_test = False
+            status = reply.get("status") if type(reply.get("status")) is dict else {}
+            raise StudentCrash(f"{fn}() {_describe_status(status)} while it was running")
+        if ev == "missing":
+            raise StudentMissing(f"your submission does not define {fn}(); check the spelling "
+                                 "of the function name against the skeleton")
+        if ev == "error":
+            def s(key: str, limit: int) -> str:
+                v = reply.get(key)
+                return v[:limit] if type(v) is str else ""
+            exc_type = s("type", 100)
+            if exc_type == "MemoryError":
+                raise StudentError(fn, exc_type, f"ran out of memory (limit "
+                                   f"{self.spec.limits.memory_mb} MB)", "")
+            raise StudentError(fn, exc_type, s("message", 2000), s("traceback", 4000))
+        if ev != "result":
+            self.kill()
+            raise StudentCrash(f"{fn}(): the grading process answered with something unexpected")
+        return reply
+
+
+class StudentProxy:
+    """What tests receive as ``student``: attribute access calls into the worker."""
+
+    def __init__(self, session: WorkerSession, *, timeout: float, cpu_seconds: int) -> None:
+        self._session = session
+        self._timeout = timeout
+        self._cpu_seconds = cpu_seconds
+        self._poisoned: StudentFailure | None = None
+
+    # called by the runner around each test
+    def _start_test(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._poisoned = None
+
+    def _finish_test(self) -> None:
+        self._session.end_test()
+
+    @property
+    def functions(self) -> list[str]:
+        info = self._session.ensure_started()
+        return list(info.functions)
+
+    def has(self, name: str) -> bool:
+        return name in self.functions
+
+    def _invoke(self, fn: str, args: tuple, kwargs: dict, **extra: Any) -> dict:
+        if self._poisoned is not None:
+            # After a timeout or crash the rest of this test fails the same way, at once.
+            raise type(self._poisoned)(self._poisoned.feedback)
+        try:
+            return self._session.call(fn, args, kwargs, timeout=self._timeout,
+                                      cpu_seconds=self._cpu_seconds, **extra)
+        except (StudentTimeout, StudentCrash, WorkerUnavailable) as e:
+            self._poisoned = e
+            raise
+
+    def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        return self._invoke(fn, args, kwargs)["value"]
+
+    def call_checking_inputs(self, fn: str, *args: Any, **kwargs: Any) -> tuple[Any, list[int]]:
+        """Like :meth:`call`, also returning the positions of tensor arguments it modified."""
+        reply = self._invoke(fn, args, kwargs, report_mutation=True)
+        mutated = reply.get("mutated")
+        if type(mutated) is not list or not all(type(i) is int for i in mutated):
+            raise StudentCrash(f"{fn}(): the grading process gave an unreadable answer")
+        return reply["value"], mutated
+
+    def grad(self, fn: str, *args: Any, wrt: tuple = (0,), select: int | None = None,
+             grad_output: Any = None, **kwargs: Any) -> tuple[Any, list]:
+        """Call ``fn`` and differentiate its output (or ``output[select]``).
+
+        Returns ``(value, grads)``: ``grads[i]`` is d(sum(output * grad_output))/d(wrt[i]),
+        or ``None`` when no gradient reaches that input.
+        """
+        spec = {"wrt": list(wrt), "select": select, "grad_output": grad_output}
+        reply = self._invoke(fn, args, kwargs, grad=spec)
+        grads = reply.get("grads")
+        if type(grads) is not list or len(grads) != len(wrt):
+            raise StudentCrash(f"{fn}(): the grading process returned unreadable gradients")
+        return reply["value"], grads
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def remote(*args: Any, **kwargs: Any) -> Any:
+            return self.call(name, *args, **kwargs)
+
+        remote.__name__ = name
+        return remote

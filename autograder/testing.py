@@ -1,0 +1,280 @@
+"""What grading tests import: metadata decorators and layered checks with student-facing messages.
+
+A test looks like::
+
+    from autograder.testing import points, expect_close
+
+    @points(2)
+    def test_gaussian_mle_values(student, reference):
+        \"\"\"gaussian_mle: values on random data\"\"\"
+        x = torch.randn(7, dtype=torch.float64)
+        got = student.gaussian_mle(x)
+        expect_close(got, reference.gaussian_mle(x), call="gaussian_mle(x)", inputs={"x": x},
+                     mistakes={"looks like the unbiased N−1 variance; the MLE divides by N":
+                               (x.mean(), x.var(unbiased=True))})
+
+Checks go in layers and stop at the first failure: a tensor came back → shape → dtype →
+device → finite → values. Every failure raises :class:`GradingFailure` whose text says
+what was called, on which input, what came back, what was expected and, where a known
+mistake matches, a hint naming it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import pytest
+import torch
+
+from autograder.protocol import Helper, Unsupported
+
+__all__ = [
+    "Helper", "GradingFailure", "points", "timeout", "expect", "fail", "expect_tensor",
+    "expect_close", "expect_scalar_close", "describe",
+]
+
+
+def points(n: float) -> Any:
+    """How many points a test is worth (default 1)."""
+    return pytest.mark.gm_points(float(n))
+
+
+def timeout(seconds: float) -> Any:
+    """This test's own time limit in seconds (default: the grader's ``--timeout``)."""
+    return pytest.mark.gm_timeout(float(seconds))
+
+
+class GradingFailure(AssertionError):
+    """A check failed; the message is written for the student."""
+
+    def __init__(self, feedback: str) -> None:
+        super().__init__(feedback)
+        self.feedback = feedback
+
+
+def fail(message: str) -> None:
+    raise GradingFailure(message)
+
+
+def expect(condition: Any, message: str) -> None:
+    if not bool(condition):
+        raise GradingFailure(message)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def describe(value: Any, limit: int = 12) -> str:
+    """A short, readable rendering of an input or output for feedback."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach().to("cpu")
+        meta = f"{str(t.dtype).replace('torch.', '')}, shape {tuple(t.shape)}"
+        if t.numel() == 0:
+            return f"tensor([], {meta})"
+        if t.dim() == 0:
+            return f"tensor({_num(t.item())}, {meta})"
+        flat = t.reshape(-1)
+        items = ", ".join(_num(v) for v in flat[:limit].tolist())
+        more = ", …" if flat.numel() > limit else ""
+        if t.dim() == 1:
+            return f"tensor([{items}{more}], {meta})"
+        return f"tensor({meta}; first values [{items}{more}])"
+    if isinstance(value, Helper):
+        return f"a grader-provided {value.name}"
+    if isinstance(value, Unsupported):
+        return f"a {value.type_name} ({value.summary})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(describe(v, limit) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(describe(v, limit) for v in value[:limit]) + (", …" if len(value) > limit else "") + "]"
+    if isinstance(value, float):
+        return _num(value)
+    text = repr(value)
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return f"{v:.6g}"
+    if isinstance(v, complex):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _where(call: str, inputs: Mapping[str, Any] | None) -> str:
+    text = f"{call}"
+    if inputs:
+        text += "\n  on input:\n" + "\n".join(f"    {k} = {describe(v)}" for k, v in inputs.items())
+    return text
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, Unsupported):
+        return value.type_name
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def expect_tensor(got: Any, *, call: str, inputs: Mapping[str, Any] | None = None,
+                  shape: tuple | None = None, dtype: torch.dtype | None = None,
+                  device: torch.device | str | None = None, finite: bool = True,
+                  shape_note: str = "") -> torch.Tensor:
+    """Check that ``got`` is a tensor of the given shape/dtype/device with finite values."""
+    where = _where(call, inputs)
+    if not isinstance(got, torch.Tensor):
+        extra = ""
+        if isinstance(got, float) or isinstance(got, int):
+            extra = (" Return a tensor (a 0-dim tensor for a scalar), e.g. `x.mean()` rather "
+                     "than `x.mean().item()` or a Python number.")
+        elif isinstance(got, Unsupported) and "numpy" in got.type_name:
+            extra = " Return a torch.Tensor, not a NumPy array (use torch operations throughout)."
+        fail(f"{where}\n  returned {describe(got)} of type {_type_name(got)}; expected a "
+             f"torch.Tensor.{extra}")
+    if shape is not None and tuple(got.shape) != tuple(shape):
+        note = f" = {shape_note}" if shape_note else ""
+        hint = ""
+        if got.dim() == len(shape) and sorted(got.shape) == sorted(shape):
+            hint = " Did you transpose or permute dimensions?"
+        elif got.numel() == math.prod(shape):
+            hint = " The number of elements is right: check the reshape or a missing/extra dimension."
+        elif got.dim() == 0 and len(shape) > 0:
+            hint = " You reduced to a scalar: the result should keep one value per element/row."
+        elif len(shape) == 0:
+            hint = " The result should be a scalar: reduce with .mean() or .sum() as the docstring says."
+        fail(f"{where}\n  returned shape {tuple(got.shape)}, expected {tuple(shape)}{note}.{hint}")
+    if dtype is not None and got.dtype != dtype:
+        fail(f"{where}\n  returned dtype {str(got.dtype).replace('torch.', '')}, expected "
+             f"{str(dtype).replace('torch.', '')} (the dtype of the input). Don't hard-code a "
+             "dtype: create new tensors with dtype=x.dtype, or use torch.*_like functions.")
+    if device is not None and got.device.type != torch.device(device).type:
+        fail(f"{where}\n  returned a tensor on {got.device.type}, expected {torch.device(device).type} "
+             "(the device of the input). Create new tensors with device=x.device.")
+    if finite and got.is_floating_point() and not torch.isfinite(got).all():
+        bad = (~torch.isfinite(got)).nonzero()
+        idx = tuple(bad[0].tolist()) if bad.numel() else ()
+        val = got[idx].item() if got.dim() else got.item()
+        fail(f"{where}\n  returned non-finite values ({int((~torch.isfinite(got)).sum())} of "
+             f"{got.numel()}; e.g. {_num(val)} at index {idx}). Look for log(0), division by zero "
+             "or exp() of a large number; the docstring says which stable form to use.")
+    return got
+
+
+def _close_mask(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> torch.Tensor:
+    g = got.detach().to("cpu", torch.float64) if not got.is_complex() else got.detach().cpu()
+    e = expected.detach().to("cpu", torch.float64) if not expected.is_complex() else expected.detach().cpu()
+    return torch.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _matches(got: Any, candidate: Any, rtol: float, atol: float) -> bool:
+    if isinstance(candidate, (tuple, list)):
+        return (isinstance(got, (tuple, list)) and len(got) == len(candidate)
+                and all(_matches(g, c, rtol, atol) for g, c in zip(got, candidate)))
+    if isinstance(candidate, (int, float)):
+        candidate = torch.tensor(float(candidate), dtype=torch.float64)
+    if not isinstance(got, torch.Tensor) or not isinstance(candidate, torch.Tensor):
+        return False
+    if got.shape != candidate.shape:
+        try:
+            torch.broadcast_shapes(got.shape, candidate.shape)
+        except RuntimeError:
+            return False
+        if got.numel() != candidate.numel():
+            return False
+        candidate = candidate.reshape(got.shape)
+    return bool(_close_mask(got, candidate, rtol, atol).all())
+
+
+def hint_for(got: Any, mistakes: Mapping[str, Any] | None, rtol: float, atol: float) -> str:
+    """The first known mistake whose value ``got`` matches, as a hint line (or "")."""
+    for text, candidate in (mistakes or {}).items():
+        try:
+            value = candidate() if callable(candidate) and not isinstance(candidate, torch.Tensor) else candidate
+            if _matches(got, value, rtol, atol):
+                return f"\n  Hint: {text}"
+        except Exception:  # noqa: BLE001 - a mistake that cannot be computed here never matches
+            continue
+    return ""
+
+
+def _table(got: torch.Tensor, expected: torch.Tensor, mask: torch.Tensor, rows: int = 5) -> str:
+    bad = (~mask).nonzero()
+    lines = ["    index        | got            | expected"]
+    for idx in bad[:rows].tolist():
+        i = tuple(idx)
+        g = got[i].item() if got.dim() else got.item()
+        e = expected[i].item() if expected.dim() else expected.item()
+        lines.append(f"    {str(i):<12} | {_num(g):<14} | {_num(e)}")
+    return "\n".join(lines)
+
+
+def expect_close(got: Any, expected: Any, *, call: str, inputs: Mapping[str, Any] | None = None,
+                 rtol: float = 1e-5, atol: float = 1e-8, mistakes: Mapping[str, Any] | None = None,
+                 dtype: torch.dtype | None | str = "same", check_device: bool = True,
+                 part: str = "") -> None:
+    """Compare ``got`` with ``expected`` (tensors, numbers, or tuples/lists of them).
+
+    ``dtype="same"`` requires the dtype of ``expected``; pass ``None`` to skip the dtype
+    check. ``mistakes`` maps a hint to the value that mistake produces (or a function
+    computing it); when ``got`` matches one, the hint is added to the failure.
+    """
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            n = len(expected)
+            fail(f"{_where(call, inputs)}\n  returned {describe(got)}; expected a tuple of {n} "
+                 f"values: {describe(expected)}.")
+        for i, (g, e) in enumerate(zip(got, expected)):
+            try:
+                expect_close(g, e, call=call, inputs=inputs, rtol=rtol, atol=atol, mistakes=None,
+                             dtype=dtype, check_device=check_device, part=f"{part}[{i}]")
+            except GradingFailure as f:
+                raise GradingFailure(f.feedback + hint_for(got, mistakes, rtol, atol)) from None
+        return
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        expected = torch.tensor(float(expected), dtype=torch.float64)
+        dtype = None if dtype == "same" else dtype
+    where = _where(call, inputs) + (f"\n  (output {part})" if part else "")
+    want_dtype = expected.dtype if dtype == "same" else dtype
+    try:
+        got = expect_tensor(got, call=call, inputs=inputs, shape=tuple(expected.shape),
+                            dtype=want_dtype,  # type: ignore[arg-type]
+                            device=expected.device if check_device else None,
+                            finite=bool(torch.isfinite(expected).all()) if expected.is_floating_point() else False)
+    except GradingFailure as f:
+        raise GradingFailure(f.feedback.replace(_where(call, inputs), where, 1)
+                             + hint_for(got, mistakes, rtol, atol)) from None
+    mask = _close_mask(got, expected, rtol, atol)
+    if bool(mask.all()):
+        return
+    g64 = got.detach().to("cpu", torch.float64)
+    e64 = expected.detach().to("cpu", torch.float64)
+    diff = (g64 - e64).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
+    rel = diff / e64.abs().clamp_min(1e-300)
+    text = where
+    if expected.dim() == 0:
+        text += f"\n  returned {_num(g64.item())}, expected {_num(e64.item())}"
+    else:
+        n_bad = int((~mask).sum())
+        text += (f"\n  {n_bad} of {mask.numel()} values differ (max abs error {_num(diff.max().item())}, "
+                 f"max rel error {_num(rel.max().item())}; tolerance rtol={rtol:g}, atol={atol:g}):\n"
+                 + _table(g64, e64, mask))
+    text += hint_for(got, mistakes, rtol, atol)
+    fail(text)
+
+
+def expect_scalar_close(got: Any, expected: float | torch.Tensor, *, call: str,
+                        inputs: Mapping[str, Any] | None = None, rtol: float = 1e-5,
+                        atol: float = 1e-8, mistakes: Mapping[str, Any] | None = None,
+                        dtype: torch.dtype | None = None) -> None:
+    """A 0-dim tensor close to ``expected`` (dtype checked only when given)."""
+    exp = expected if isinstance(expected, torch.Tensor) else torch.tensor(float(expected), dtype=torch.float64)
+    expect_close(got, exp.reshape(()), call=call, inputs=inputs, rtol=rtol, atol=atol,
+                 mistakes=mistakes, dtype=dtype)
+

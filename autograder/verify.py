@@ -1,0 +1,122 @@
+"""``gmgrade verify``: the course's own quality gate, run by CI.
+
+For each assignment: the generated skeleton and notebook are up to date; the reference
+gets full marks with no grader faults; the skeleton scores zero without crashing the
+grader; every known-wrong bank file loses points (and shows the hints it declares);
+every correct alternative gets full marks; grading is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from autograder import assign
+from autograder.batch import grade_one_isolated
+from autograder.course import Course
+from autograder.results import SubmissionResult
+from autograder.runner import GradeOptions
+
+_HINT = re.compile(r"^#\s*expect-hint:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass
+class Check:
+    assignment: str
+    label: str
+    path: Path
+    expect: str  # "full", "zero", "less"
+    hints: tuple[str, ...] = ()
+
+
+def plan(course: Course, name: str) -> list[Check]:
+    sol = course.solution(name)
+    if sol is None:
+        raise FileNotFoundError(f"{name}: no reference solution solutions/{name}.py")
+    checks = [Check(name, "reference", sol, "full"),
+              Check(name, "skeleton", course.skeleton(name), "zero")]
+    for p in course.bank(name, "wrong"):
+        text = p.read_text(encoding="utf-8")
+        checks.append(Check(name, f"wrong/{p.name}", p, "less", tuple(_HINT.findall(text))))
+    for p in course.bank(name, "correct"):
+        checks.append(Check(name, f"correct/{p.name}", p, "full"))
+    return checks
+
+
+def _judge(check: Check, r: SubmissionResult) -> list[str]:
+    problems = []
+    faults = [t for t in r.tests if t.grader_error]
+    if faults:
+        problems.append("grader fault in " + ", ".join(t.test_id for t in faults[:5])
+                        + " (see the staff log)")
+    if r.status.value != "graded" and check.expect != "zero":
+        problems.append(f"status {r.status.value}: {r.error}")
+    if check.expect == "full" and not r.full_marks:
+        failed = [t for t in r.tests if not t.passed]
+        problems.append(f"expected full marks, got {r.score:g}/{r.max_score:g}; failed: "
+                        + "; ".join(f"{t.test_id}: {t.output.splitlines()[0] if t.output else ''}"
+                                    for t in failed[:4]))
+    if check.expect == "zero" and r.score != 0:
+        passed = [t.test_id for t in r.tests if t.passed]
+        problems.append(f"the skeleton should score 0 but passes {', '.join(passed[:6])}")
+    if check.expect == "less" and r.full_marks:
+        problems.append("a known-wrong submission got full marks: the tests miss its mistake")
+    if check.expect == "less":
+        if not check.path.read_text(encoding="utf-8").lstrip().startswith(('"""MISTAKE:', "'''MISTAKE:")):
+            problems.append('bank file must start with a docstring """MISTAKE: ..."""')
+        feedback = "\n".join(t.output for t in r.tests) + "\n" + (r.error or "")
+        for h in check.hints:
+            if h not in feedback:
+                problems.append(f"expected the hint {h!r} in the feedback; it is not there")
+    if r.max_score <= 0:
+        problems.append("no tests were collected")
+    return problems
+
+
+def verify(course: Course, names: list[str], opts: GradeOptions, jobs: int,
+           out: TextIO = sys.stdout) -> bool:
+    ok = True
+    for name in names:
+        sol = course.solution(name)
+        stale = assign.stale_files(sol, name, course.root / "assignments" / name) if sol else []
+        if stale:
+            ok = False
+            out.write(f"FAIL {name}: generated files are stale: "
+                      f"{', '.join(str(p.relative_to(course.root)) for p in stale)} "
+                      f"(run `gmgrade assign {name}`)\n")
+        checks = plan(course, name)
+        # the first wrong file is graded twice: feedback must be identical
+        repeat = next((c for c in checks if c.expect == "less"), checks[0])
+        jobs_list = checks + [repeat]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            results = list(pool.map(
+                lambda c: grade_one_isolated(course, name, c.label.replace("/", "_"), c.path, opts),
+                jobs_list))
+        times = []
+        for check, (r, log) in zip(checks, results):
+            problems = _judge(check, r)
+            times.append(r.execution_time)
+            verdict = "ok  " if not problems else "FAIL"
+            ok &= not problems
+            out.write(f"{verdict} {name:10s} {check.label:40s} {r.score:6g}/{r.max_score:<5g} "
+                      f"{r.execution_time:6.1f}s\n")
+            for p in problems:
+                out.write(f"       - {p}\n")
+            if problems and log:
+                out.write("       staff log:\n" + "".join(f"         {x}\n" for x in log.splitlines()[-30:]))
+        first, again = results[checks.index(repeat)][0], results[-1][0]
+        a = [(t.test_id, t.score, t.output) for t in first.tests]
+        b = [(t.test_id, t.score, t.output) for t in again.tests]
+        if a != b:
+            ok = False
+            diff = [x[0] for x, y in zip(a, b) if x != y]
+            out.write(f"FAIL {name}: grading {repeat.label} twice gave different results in "
+                      f"{', '.join(diff[:5])}\n")
+        out.write(f"     {name}: {len(checks)} submissions, mean {sum(times) / len(times):.1f}s, "
+                  f"max {max(times):.1f}s per submission\n")
+        out.flush()
+    return ok

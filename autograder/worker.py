@@ -1,0 +1,296 @@
+"""The untrusted side: runs a student's code inside the sandbox and answers calls.
+
+Everything in this process is untrusted once student code has been loaded: the
+student may replace any function here. Nothing the grader believes depends on this
+file behaving; the grader only ever receives plain data (see :mod:`protocol`) and
+checks it. This file just makes honest submissions easy to talk to.
+
+Life cycle (messages on the two pipes named in GMGRADE_FDS):
+
+1. start, import torch, reply ``ready``;
+2. ``load``: execute the submission's cells into a module, reply ``loaded`` with the
+   functions it defines and notes about cells that failed or ran long;
+3. ``fork`` per test: a child process serves ``call`` messages until ``end``, so one
+   test cannot leave state behind for the next; when the child is gone the parent
+   kills anything it left running, empties the scratch folder and replies ``done``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import shutil
+import signal
+import sys
+import time
+import traceback
+import types
+
+
+class CellTimeout(BaseException):
+    """Raised in a notebook cell that ran past its time budget."""
+
+
+def _send(out, msg) -> None:
+    from autograder.protocol import write_frame
+
+    write_frame(out, msg)
+
+
+def _recv(inp):
+    from autograder.protocol import read_frame
+
+    return read_frame(inp)
+
+
+def _short_tb(exc: BaseException, filename: str) -> str:
+    """The traceback limited to frames in the student's file."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    lines = traceback.format_list(frames[-5:])
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-4000:]
+
+
+def _exc_message(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - hostile __str__
+        text = "<unprintable>"
+    return text[:2000]
+
+
+def load(msg: dict) -> dict:
+    name = msg["module"]
+    filename = msg["filename"]
+    cell_timeout = float(msg["cell_timeout"])
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    sys.modules[name] = module
+    notes: list[str] = []
+    error = None
+
+    def on_alarm(signum, frame):
+        raise CellTimeout()
+
+    cells = msg["cells"]
+    for i, src in enumerate(cells):
+        label = f"cell {i + 1}" if len(cells) > 1 else "your file"
+        try:
+            code = compile(src, filename if len(cells) == 1 else f"{filename}#cell{i + 1}", "exec")
+        except SyntaxError as e:
+            text = f"{label} has a syntax error (line {e.lineno}): {e.msg}"
+            if len(cells) == 1:
+                error = text
+            notes.append(text + " — it was skipped")
+            continue
+        signal.signal(signal.SIGALRM, on_alarm)
+        if len(cells) > 1:
+            signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+        try:
+            exec(code, module.__dict__)
+        except CellTimeout:
+            notes.append(f"{label} ran longer than {cell_timeout:g} s and was stopped; "
+                         "functions it defined before that point are kept")
+        except SystemExit as e:
+            notes.append(f"{label} called exit({e.code!r}); the rest of it was skipped")
+        except BaseException as e:  # noqa: BLE001 - anything the student raises
+            text = f"{label} raised {type(e).__name__}: {_exc_message(e)}"
+            if len(cells) == 1:
+                text = "importing your file raised " + f"{type(e).__name__}: {_exc_message(e)}"
+            notes.append(text)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    functions = sorted(
+        k for k, v in list(module.__dict__.items()) if not k.startswith("_") and callable(v)
+    )
+    return {"ev": "loaded", "functions": functions, "notes": notes, "error": error}
+
+
+def _materialise(value, device):
+    """Turn decoded arguments into what the student function receives."""
+    from autograder.protocol import Helper
+
+    import torch
+
+    if isinstance(value, Helper):
+        obj = value.build()
+        if device != "cpu" and hasattr(obj, "to"):
+            obj = obj.to(device)
+        return obj
+    if isinstance(value, torch.Tensor):
+        return value.to(device) if device != "cpu" else value
+    if type(value) is list:
+        return [_materialise(v, device) for v in value]
+    if type(value) is tuple:
+        return tuple(_materialise(v, device) for v in value)
+    if type(value) is dict:
+        return {k: _materialise(v, device) for k, v in value.items()}
+    return value
+
+
+def call(module, msg: dict) -> dict:
+    import torch
+
+    fn = module.__dict__.get(msg["fn"])
+    if fn is None or not callable(fn):
+        return {"ev": "missing", "fn": msg["fn"]}
+    device = msg.get("device", "cpu")
+    args = list(_materialise(msg["args"], device))
+    kwargs = dict(_materialise(msg["kwargs"], device))
+    grad = msg.get("grad")
+    inputs = []
+    if grad:
+        for key in grad["wrt"]:
+            holder, slot = (args, key) if type(key) is int else (kwargs, key)
+            t = holder[slot].detach().clone().requires_grad_(True)
+            holder[slot] = t
+            inputs.append(t)
+    snapshot = [a.clone() if isinstance(a, torch.Tensor) else None for a in args]
+    start = time.perf_counter()
+    if grad:
+        value = fn(*args, **kwargs)
+    else:
+        with torch.no_grad() if msg.get("no_grad") else _Null():
+            value = fn(*args, **kwargs)
+    elapsed = time.perf_counter() - start
+    reply = {"ev": "result", "value": value, "time": elapsed}
+    if msg.get("report_mutation"):
+        reply["mutated"] = [
+            i for i, (a, s) in enumerate(zip(args, snapshot))
+            if s is not None and not (a.shape == s.shape and torch.equal(a.detach(), s))
+        ]
+    if grad:
+        out = value
+        if grad.get("select") is not None:
+            out = out[grad["select"]]
+        grads: list = [None] * len(inputs)
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            go = grad.get("grad_output")
+            if go is None:
+                go = torch.ones_like(out)
+            got = torch.autograd.grad(out, inputs, grad_outputs=go.to(out.device, out.dtype), allow_unused=True)
+            grads = list(got)
+        reply["grads"] = grads
+        reply["value"] = value
+    return reply
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _kill_others() -> None:
+    """Inside a private pid namespace: end every process except init and us."""
+    me = os.getpid()
+    for _ in range(50):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in others:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        time.sleep(0.01)
+
+
+def _reset_scratch(scratch: str) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch, exist_ok=True)
+    os.chdir(scratch)
+
+
+def serve_test(module, inp, out, cpu_seconds: int) -> None:
+    """Body of a per-test child: answer calls until ``end``; never returns."""
+    code = 0
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        os.setpgid(0, 0)
+        _send(out, {"ev": "forked"})
+        while True:
+            msg = _recv(inp)
+            if msg.get("op") == "end":
+                break
+            try:
+                reply = call(module, msg)
+            except MemoryError:
+                reply = {"ev": "error", "type": "MemoryError",
+                         "message": "ran out of memory", "traceback": ""}
+            except BaseException as e:  # noqa: BLE001 - the student's exception
+                reply = {"ev": "error", "type": type(e).__name__, "message": _exc_message(e),
+                         "traceback": _short_tb(e, module.__file__)}
+            try:
+                _send(out, reply)
+            except Exception as e:  # noqa: BLE001 - the value could not be encoded
+                _send(out, {"ev": "error", "type": "UnsendableResult",
+                            "message": f"the value your function returned cannot be sent to "
+                                       f"the grader: {_exc_message(e)}", "traceback": ""})
+    except BaseException:  # noqa: BLE001
+        code = 3
+    finally:
+        os._exit(code)
+
+
+def main() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    import numpy  # noqa: F401 - imported once here, before any student code
+
+    req_fd, rep_fd = (int(x) for x in os.environ["GMGRADE_FDS"].split(","))
+    inp = io.open(req_fd, "rb", buffering=0)
+    out = io.open(rep_fd, "wb", buffering=0)
+    pidns = os.environ.get("GMGRADE_PIDNS") == "1"
+    scratch = os.environ.get("GMGRADE_SCRATCH", os.getcwd())
+    _reset_scratch(scratch)
+    module = None
+    _send(out, {"ev": "ready", "cuda": torch.cuda.is_available()})
+    while True:
+        try:
+            msg = _recv(inp)
+        except EOFError:
+            os._exit(0)
+        op = msg.get("op")
+        if op == "load":
+            result = load(msg)
+            module = sys.modules[msg["module"]]
+            sys.stdout.flush()
+            sys.stderr.flush()
+            _send(out, result)
+        elif op == "fork":
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                serve_test(module, inp, out, int(msg.get("cpu_seconds", 60)))
+            _, status = os.waitpid(pid, 0)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if pidns:
+                _kill_others()
+            _reset_scratch(scratch)
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                how = {"kind": "signal", "value": sig, "name": signal.Signals(sig).name}
+            else:
+                how = {"kind": "exit", "value": os.WEXITSTATUS(status)}
+            _send(out, {"ev": "done", "status": how})
+        elif op == "quit":
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
