@@ -183,4 +183,7 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             for fut in pending:
                 fut.cancel()
             raise
-    return report.write_class(out_dir, load_results(out_dir, students))
+    results = load_results(out_dir, students)
+    summary = report.write_class(out_dir, results)
+    summary["students_text"] = report.students_text(results)
+    return summary

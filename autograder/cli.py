@@ -88,6 +88,8 @@ def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     summary = grade_batch(course, args.assignment, folder, out, _options(cfg, True),
                           jobs=cfg.jobs, regrade=args.regrade)
     print(report.summary_text(summary))
+    print()
+    print(summary["students_text"])
     print(f"\nResults: {out / 'grades.csv'}, {out / 'summary.json'}, and per student "
           f"{out}/STUDENT/results.json and feedback.html")
     return ExitCode.OK

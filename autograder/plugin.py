@@ -13,6 +13,7 @@ import hashlib
 import io
 import importlib.util
 import random
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -23,17 +24,18 @@ import pytest
 import torch
 
 from autograder.protocol import Helper
-from autograder.student import StudentFailure, StudentProxy, StudentTimeout
+from autograder.student import StudentAbort, StudentFailure, StudentProxy, StudentTimeout
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
 
 
 def register_hypothesis_profile(max_examples: int = DEFAULT_MAX_EXAMPLES) -> None:
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     settings.register_profile(
         GRADING_PROFILE,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
         derandomize=True,
         database=None,
         deadline=None,
@@ -106,12 +108,20 @@ def load_module(path: Path, name: str) -> Any:
     return module
 
 
+_FIXTURE_ARG = re.compile(r"^\s*(student|reference|rng)=.*$\n?", re.MULTILINE)
+
+
+def _clean_example(note: str) -> str:
+    """Hypothesis' falsifying example without the fixtures (only the generated inputs)."""
+    return _FIXTURE_ARG.sub("", note)
+
+
 def _feedback_from(exc: BaseException) -> tuple[str | None, bool]:
     """The student-facing text of a failure, or None if it is a grader fault."""
     notes = [n for n in getattr(exc, "__notes__", []) if isinstance(n, str)]
-    example = "\n".join(n for n in notes if "Falsifying example" in n or n.startswith("  "))
+    example = "\n".join(_clean_example(n) for n in notes if "Falsifying example" in n)
     timed_out = isinstance(exc, StudentTimeout)
-    if isinstance(exc, (StudentFailure,)) or hasattr(exc, "feedback"):
+    if isinstance(exc, (StudentFailure, StudentAbort)) or hasattr(exc, "feedback"):
         text = getattr(exc, "feedback", str(exc))
     elif isinstance(exc, BaseExceptionGroup):
         inner = [e for e in exc.exceptions if hasattr(e, "feedback")]

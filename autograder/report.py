@@ -148,6 +148,18 @@ def write_class(out_dir: Path, results: list[SubmissionResult]) -> dict:
     return s
 
 
+def students_text(results: list[SubmissionResult], limit: int = 40) -> str:
+    """One line per student (the first ``limit``), lowest scores first."""
+    rows = sorted(results, key=lambda r: (r.score, r.student))
+    lines = [f"{'student':<24} {'score':>9}  status"]
+    for r in rows[:limit]:
+        why = f"  ({r.error[:70]})" if r.error else ""
+        lines.append(f"{r.student:<24} {_fmt(r.score):>4}/{_fmt(r.max_score):<4}  {r.status.value}{why}")
+    if len(rows) > limit:
+        lines.append(f"… and {len(rows) - limit} more in grades.csv")
+    return "\n".join(lines)
+
+
 def summary_text(s: dict) -> str:
     if not s["students"]:
         return "No submissions were graded."

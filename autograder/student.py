@@ -27,7 +27,17 @@ class StudentFailure(AssertionError):
         self.feedback = feedback
 
 
-class StudentMissing(StudentFailure):
+class StudentAbort(BaseException):
+    """A failure that does not depend on the test's input (missing function, timeout,
+    crash). It derives from BaseException so that hypothesis stops at once instead of
+    shrinking an input that cannot matter; pytest still records it as a failed test."""
+
+    def __init__(self, feedback: str) -> None:
+        super().__init__(feedback)
+        self.feedback = feedback
+
+
+class StudentMissing(StudentAbort):
     pass
 
 
@@ -40,15 +50,19 @@ class StudentError(StudentFailure):
         self.exc_type = exc_type
 
 
-class StudentTimeout(StudentFailure):
+class StudentNotImplemented(StudentAbort):
+    """The function still raises NotImplementedError (the skeleton's body)."""
+
+
+class StudentTimeout(StudentAbort):
     pass
 
 
-class StudentCrash(StudentFailure):
+class StudentCrash(StudentAbort):
     pass
 
 
-class WorkerUnavailable(StudentFailure):
+class WorkerUnavailable(StudentAbort):
     """The submission could not be loaded at all (every test fails with this message)."""
 
 
@@ -235,7 +249,7 @@ class WorkerSession:
         except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
             self.kill()
 
-    def call(self, fn: str, args: tuple, kwargs: dict, *, timeout: float, cpu_seconds: int,
+    def call(self, fn: str, args: tuple, kwargs: dict, *, timeout: float, limit: float, cpu_seconds: int,
              grad: dict | None = None, report_mutation: bool = False) -> dict:
         """Run ``fn(*args, **kwargs)`` in the worker; return the decoded reply dict."""
         try:
@@ -247,7 +261,8 @@ class WorkerSession:
             reply = self._recv(timeout)
         except TimeoutError:
             self.kill()
-            raise StudentTimeout(f"{fn}() timed out after {timeout:g} s") from None
+            raise StudentTimeout(f"{fn}() timed out after {limit:g} s (this test's time limit); look "
+                                 "for an endless loop or a much slower method than needed") from None
         except (EOFError, BrokenPipeError, ConnectionError):
             self.kill()
             raise StudentCrash(f"{fn}() ended the grading process (did it call os._exit, or "
@@ -271,6 +286,10 @@ class WorkerSession:
                 v = reply.get(key)
                 return v[:limit] if type(v) is str else ""
             exc_type = s("type", 100)
+            if exc_type == "NotImplementedError":
+                raise StudentNotImplemented(f"{fn}() is not implemented yet (it raises "
+                                            "NotImplementedError): replace the `raise` line with "
+                                            "your code")
             if exc_type == "MemoryError":
                 raise StudentError(fn, exc_type, f"ran out of memory (limit "
                                    f"{self.spec.limits.memory_mb} MB)", "")
@@ -288,11 +307,13 @@ class StudentProxy:
         self._session = session
         self._timeout = timeout
         self._cpu_seconds = cpu_seconds
-        self._poisoned: StudentFailure | None = None
+        self._poisoned: StudentAbort | None = None
+        self._deadline: float | None = None
 
     # called by the runner around each test
     def _start_test(self, timeout: float) -> None:
         self._timeout = timeout
+        self._deadline: float | None = None  # starts at the first call, once the worker is up
         self._poisoned = None
 
     def _finish_test(self) -> None:
@@ -311,7 +332,18 @@ class StudentProxy:
             # After a timeout or crash the rest of this test fails the same way, at once.
             raise type(self._poisoned)(self._poisoned.feedback)
         try:
-            return self._session.call(fn, args, kwargs, timeout=self._timeout,
+            info = self._session.ensure_started()
+            if fn not in info.functions:
+                why = f"; loading it reported: {info.error}" if info.error else ""
+                raise StudentMissing(f"your submission does not define {fn}() (check the spelling "
+                                     f"of the function name against the skeleton){why}")
+            if self._deadline is None:
+                self._deadline = time.monotonic() + self._timeout
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise StudentTimeout(f"{fn}() timed out after {self._timeout:g} s (this test's time "
+                                     "limit, shared by all its calls)")
+            return self._session.call(fn, args, kwargs, timeout=remaining, limit=self._timeout,
                                       cpu_seconds=self._cpu_seconds, **extra)
         except (StudentTimeout, StudentCrash, WorkerUnavailable) as e:
             self._poisoned = e

@@ -18,6 +18,7 @@ Life cycle (messages on the two pipes named in GMGRADE_FDS):
 from __future__ import annotations
 
 import io
+import linecache
 import os
 import resource
 import shutil
@@ -46,7 +47,7 @@ def _recv(inp):
 
 def _short_tb(exc: BaseException, filename: str) -> str:
     """The traceback limited to frames in the student's file."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(filename)]
     lines = traceback.format_list(frames[-5:])
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines)[-4000:]
@@ -76,8 +77,11 @@ def load(msg: dict) -> dict:
     cells = msg["cells"]
     for i, src in enumerate(cells):
         label = f"cell {i + 1}" if len(cells) > 1 else "your file"
+        cell_name = filename if len(cells) == 1 else f"{filename}#cell{i + 1}"
+        # so that tracebacks can show the student's source lines
+        linecache.cache[cell_name] = (len(src), None, src.splitlines(True), cell_name)
         try:
-            code = compile(src, filename if len(cells) == 1 else f"{filename}#cell{i + 1}", "exec")
+            code = compile(src, cell_name, "exec")
         except SyntaxError as e:
             text = f"{label} has a syntax error (line {e.lineno}): {e.msg}"
             if len(cells) == 1:

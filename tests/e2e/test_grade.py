@@ -1,0 +1,102 @@
+"""`gmgrade grade`, `check` end to end on the example batch."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+BATCH = ROOT / "examples" / "mle_batch"
+
+
+def gmgrade(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    r = gmgrade("grade", "mle", str(BATCH), "--out", str(out), "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_batch_outputs(graded):
+    out, r = graded
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("student,score,max_score,status,")
+    by = {row.split(",")[0]: row.split(",") for row in rows[1:]}
+    assert set(by) == {"alice", "bob", "carol", "dave", "erin", "frank"}
+    assert by["frank"][3] == "error" and by["frank"][1] == "0"
+    assert by["alice"][1] == by["alice"][2]  # full marks
+    assert float(by["bob"][1]) < float(by["bob"][2])
+    res = json.loads((out / "bob" / "results.json").read_text())
+    assert {"score", "max_score", "execution_time", "output", "tests"} <= set(res)
+    assert all({"name", "score", "max_score", "status", "output", "visibility"} <= set(t) for t in res["tests"])
+    assert "unbiased N−1 variance" in json.dumps(res, ensure_ascii=False)
+    assert "<html" in (out / "bob" / "feedback.html").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["students"] == 6
+    assert "mean" in r.stdout and "frank" in r.stdout
+
+
+def test_grading_twice_gives_identical_grades(graded, tmp_path):
+    out, _ = graded
+    r = gmgrade("grade", "mle", str(BATCH), "--out", str(tmp_path), "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "grades.csv").read_text() == (out / "grades.csv").read_text()
+    for s in ("bob", "dave"):
+        a = json.loads((out / s / "results.json").read_text())
+        b = json.loads((tmp_path / s / "results.json").read_text())
+        assert [t["output"] for t in a["tests"]] == [t["output"] for t in b["tests"]]
+
+
+def test_rerun_skips_graded_students(graded):
+    out, _ = graded
+    r = gmgrade("grade", "mle", str(BATCH), "--out", str(out))
+    assert r.returncode == 0 and "6 submission(s) already graded" in r.stderr
+
+
+def test_kill_and_resume_finishes_without_duplicates(tmp_path):
+    batch = tmp_path / "batch"
+    shutil.copytree(BATCH, batch)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "mle", str(batch),
+                             "--out", str(out), "--jobs", "1"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(out.glob("*/.gmgrade-fingerprint")):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p.parent.name for p in out.glob("*/.gmgrade-fingerprint")}
+    assert done_before and len(done_before) < 6
+    r = gmgrade("grade", "mle", str(batch), "--out", str(out), "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    assert f"{len(done_before)} submission(s) already graded" in r.stderr
+    rows = (out / "grades.csv").read_text().splitlines()[1:]
+    assert sorted(row.split(",")[0] for row in rows) == ["alice", "bob", "carol", "dave", "erin", "frank"]
+
+
+def test_check_public_only(tmp_path, capsys):
+    code = main(["check", "mle", str(ROOT / "solutions" / "bank" / "mle" / "correct" / "loops.py")])
+    out = capsys.readouterr().out
+    assert code == 0 and "public tests passed" in out and "hidden" not in out.split("\n")[1]
+    code = main(["check", "mle", str(ROOT / "assignments" / "mle" / "mle.py")])
+    assert code == 1 and "not implemented yet" in capsys.readouterr().out
+
+
+def test_usage_errors_are_clear(tmp_path, capsys):
+    assert main(["grade", "nosuch", str(tmp_path), "--out", str(tmp_path / "o")]) == 3
+    assert "unknown assignment 'nosuch'" in capsys.readouterr().err
+    assert main(["grade", "mle", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 3
+    assert "not a folder" in capsys.readouterr().err

@@ -1,0 +1,21 @@
+"""`gmgrade verify` for every assignment of the course: the CI quality gate."""
+
+import io
+
+import pytest
+
+from autograder.course import Course
+from autograder.runner import GradeOptions
+from autograder.verify import verify
+from tests.conftest import ROOT
+
+NAMES = Course(ROOT).assignments()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_verify(name, course):
+    out = io.StringIO()
+    ok = verify(course, [name], GradeOptions(), jobs=2, out=out)
+    print(out.getvalue())
+    assert ok, out.getvalue()

@@ -1,0 +1,45 @@
+import math
+
+import pytest
+import torch
+
+from autograder.protocol import Unsupported
+from autograder.testing import GradingFailure, expect_close, expect_tensor
+
+
+def failure(fn, *a, **k):
+    with pytest.raises(GradingFailure) as e:
+        fn(*a, **k)
+    return e.value.feedback
+
+
+def test_layers_stop_at_first_problem():
+    assert "expected a torch.Tensor" in failure(expect_tensor, 1.5, call="f(x)")
+    assert ".item()" in failure(expect_tensor, 1.5, call="f(x)")
+    assert "NumPy" in failure(expect_tensor, Unsupported("numpy.ndarray", "numpy array of shape (2,)"), call="f(x)")
+    assert "transpose" in failure(expect_tensor, torch.zeros(3, 2), call="f(x)", shape=(2, 3))
+    assert "dtype float32, expected float64" in failure(expect_tensor, torch.zeros(2), call="f(x)", dtype=torch.float64)
+    assert "non-finite" in failure(expect_tensor, torch.tensor([1.0, math.nan]), call="f(x)")
+
+
+def test_value_mismatch_reports_table_and_inputs():
+    x = torch.arange(4.0)
+    text = failure(expect_close, x + torch.tensor([0, 0, 1.0, 0]), x, call="f(x)", inputs={"x": x})
+    assert "1 of 4 values differ" in text and "(2,)" in text and "x = tensor([0, 1, 2, 3]" in text
+
+
+def test_hint_names_matching_mistake():
+    text = failure(expect_close, torch.tensor(2.0), torch.tensor(1.0), call="f(x)",
+                   mistakes={"wrong by a factor 2": torch.tensor(2.0), "other": torch.tensor(5.0)})
+    assert "Hint: wrong by a factor 2" in text and "other" not in text
+
+
+def test_tuples_and_passes():
+    expect_close((torch.tensor(1.0), torch.ones(2)), (torch.tensor(1.0), torch.ones(2)), call="f")
+    text = failure(expect_close, torch.tensor(1.0), (torch.tensor(1.0), torch.ones(2)), call="f")
+    assert "tuple of 2" in text
+
+
+def test_nan_never_matches_finite_expected():
+    text = failure(expect_close, torch.tensor(math.nan), torch.tensor(0.0), call="f")
+    assert "non-finite" in text
