@@ -1,4 +1,4 @@
-"""The ``gmgrade`` command line: check, grade, verify, assign."""
+"""The ``gmgrade`` command line: check, grade, verify, release, export, assign."""
 
 from __future__ import annotations
 
@@ -40,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every reference, skeleton and bank submission")
     p.add_argument("assignments", nargs="*", help="default: all")
     _common(p)
+
+    p = sub.add_parser("release", help="write the student bundle (nothing hidden)")
+    p.add_argument("--out", required=True, help="a new, empty folder")
+    p.add_argument("assignments", nargs="*", help="default: all")
+    p.add_argument("--course", help="course folder")
+
+    p = sub.add_parser("export", help="package an assignment for another grading platform")
+    p.add_argument("platform", choices=["gradescope"])
+    p.add_argument("assignment")
+    p.add_argument("--out", required=True, help="the zip file to write")
+    p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("assign", help="generate skeletons and notebooks from the solutions")
     p.add_argument("assignments", nargs="*", help="default: all")
@@ -123,16 +134,43 @@ def cmd_assign(args: argparse.Namespace, course: Course) -> int:
     return ExitCode.TESTS_FAILED if stale_any else ExitCode.OK
 
 
+def cmd_release(args: argparse.Namespace, course: Course) -> int:
+    from autograder.release import leaks, release
+
+    names = _names(course, args.assignments)
+    out = Path(args.out)
+    files = release(course, out, names)
+    found = leaks(course, out)
+    if found:
+        print("gmgrade: error: the bundle contains hidden material:\n  " + "\n  ".join(found[:20]),
+              file=sys.stderr)
+        return ExitCode.GRADER_ERROR
+    print(f"wrote {len(files)} files to {out} for {', '.join(names)}; leak scan: clean")
+    return ExitCode.OK
+
+
+def cmd_export(args: argparse.Namespace, course: Course) -> int:
+    from autograder.gradescope import export_zip
+
+    out = export_zip(course, args.assignment, Path(args.out))
+    print(f"wrote {out}: upload it as the autograder of the Gradescope assignment")
+    return ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         course = Course(find_root(args.course))
         if args.command == "assign":
             return int(cmd_assign(args, course))
+        if args.command == "release":
+            return int(cmd_release(args, course))
+        if args.command == "export":
+            return int(cmd_export(args, course))
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))
-    except (CourseError, config.ConfigError, assign.MarkerError, RuntimeError) as e:
+    except (CourseError, config.ConfigError, assign.MarkerError, RuntimeError, FileExistsError) as e:
         print(f"gmgrade: error: {e}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     except KeyboardInterrupt:

@@ -1,0 +1,91 @@
+"""Gradescope integration: the autograder zip and the entry point its ``run_autograder`` calls.
+
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once when the
+image is built, then ``run_autograder`` for each submission, which must write
+``/autograder/results/results.json``. Our ``results.json`` already follows that schema.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+from autograder.course import MARKER, Course
+from autograder.report import atomic_write
+from autograder.runner import GradeOptions, grade_path
+
+SETUP_SH = """#!/usr/bin/env bash
+# Runs once when Gradescope builds the autograder image (Ubuntu, as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq python3 python3-pip python3-venv bubblewrap
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q torch=={torch}
+/autograder/venv/bin/pip install -q /autograder/source
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Runs for every submission: grades /autograder/submission into /autograder/results/results.json
+# with the same sandbox and tests as `gmgrade grade`. GMGRADE_GRADESCOPE_ROOT replaces /autograder in tests.
+set -u
+ROOT="${{GMGRADE_GRADESCOPE_ROOT:-/autograder}}"
+PY="${{GMGRADE_PYTHON:-$ROOT/venv/bin/python}}"
+mkdir -p "$ROOT/results"
+cd "$ROOT/source"
+exec "$PY" -m autograder.gradescope {name} "$ROOT/submission" "$ROOT/results/results.json"
+"""
+
+
+def _add_tree(z: zipfile.ZipFile, src: Path, arc: str) -> None:
+    for p in sorted(src.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            z.write(p, f"{arc}/{p.relative_to(src).as_posix()}")
+
+
+def export_zip(course: Course, name: str, out: Path) -> Path:
+    import autograder
+    import torch
+
+    course.check_assignment(name)
+    sol = course.solution(name)
+    if sol is None or not course.hidden_tests(name):
+        raise RuntimeError(f"{name}: the export needs the reference and the hidden tests")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch_version = torch.__version__.split("+")[0]
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for fname, text in (("setup.sh", SETUP_SH.format(torch=torch_version)),
+                            ("run_autograder", RUN_AUTOGRADER.format(name=name))):
+            info = zipfile.ZipInfo(fname)
+            info.external_attr = 0o100755 << 16
+            z.writestr(info, text)
+        z.write(course.root / "pyproject.toml", "pyproject.toml")
+        _add_tree(z, Path(autograder.__file__).parent, "autograder")
+        _add_tree(z, course.root / MARKER / name, f"{MARKER}/{name}")
+        z.write(sol, f"solutions/{name}.py")
+        for t in course.hidden_tests(name):
+            z.write(t, f"solutions/tests/{name}/{t.name}")
+        z.writestr("gmgrade-course.txt", "gmgrade course for the Gradescope autograder\n")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    name, submission_dir, results = argv
+    out = Path(results)
+    try:
+        course = Course(Path.cwd())
+        result, _ = grade_path(course, name, Path(submission_dir), "submission", GradeOptions())
+        data = result.to_dict()
+    except Exception as e:  # noqa: BLE001 - Gradescope must always get a results file
+        data = {"score": 0, "output": f"The autograder failed ({type(e).__name__}: {e}); "
+                                      "your instructor has been told.", "tests": []}
+        atomic_write(out, json.dumps(data, indent=2, ensure_ascii=False))
+        raise
+    atomic_write(out, json.dumps(data, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,87 @@
+"""Grading-time figures, printed (never asserted).
+
+    python bench/bench_grading.py [ASSIGNMENT ...] [--repeat N]
+
+For comparison it prints a bare ``python -c "import torch"``, then the fixed cost of one
+sandboxed worker (sandbox start + interpreter + torch import + loading a trivial
+submission) for each backend, the cost of the trusted runner process, and the
+wall-clock time to grade the reference solution of each assignment (public + hidden
+tests) through the same path ``gmgrade grade`` uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder import sandbox  # noqa: E402
+from autograder.batch import grade_one_isolated  # noqa: E402
+from autograder.course import Course  # noqa: E402
+from autograder.runner import GradeOptions  # noqa: E402
+from autograder.student import WorkerSession  # noqa: E402
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def fmt(xs: list[float]) -> str:
+    return f"{statistics.median(xs):7.2f} s (min {min(xs):.2f}, n={len(xs)})"
+
+
+def worker_start(backend: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "sub.py"
+        src.write_text("def f(x):\n    return x\n")
+        spec = sandbox.SandboxSpec(backend=backend, limits=sandbox.Limits(), submission=src)
+        session = WorkerSession(spec, [src.read_text()], "sub", filename=str(src))
+        session.ensure_started()
+        session.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("assignments", nargs="*")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    course = Course(ROOT)
+    names = args.assignments or course.assignments()
+    r = args.repeat
+    print(f"{'what':58s} {'time':>7}")
+    bare = 'bare python -c "import torch"'
+    print(f"{bare:58s}",
+          fmt(timed(lambda: subprocess.run([sys.executable, "-c", "import torch"], check=True), r)))
+    for backend in ["process"] + (["bwrap"] if sandbox.bwrap_works() else []):
+        print(f"{'fixed: worker start + torch import + load (' + backend + ')':58s}",
+              fmt(timed(lambda: worker_start(backend), r)))
+    print(f"{'fixed: trusted runner process (python, torch, pytest, hypothesis)':58s}",
+          fmt(timed(lambda: subprocess.run(
+              [sys.executable, "-c", "import torch, pytest, hypothesis, autograder.runner"], check=True), r)))
+    opts = GradeOptions()
+    for name in names:
+        sol = course.solution(name)
+        if sol is None:
+            continue
+        times = []
+        for _ in range(r):
+            t = time.perf_counter()
+            res, _ = grade_one_isolated(course, name, "bench", sol, opts)
+            times.append(time.perf_counter() - t)
+        print(f"{'grade one submission: ' + name + f' ({res.score:g}/{res.max_score:g} points)':58s}", fmt(times))
+
+
+if __name__ == "__main__":
+    main()
