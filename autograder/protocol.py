@@ -202,6 +202,7 @@ class _Decoder:
     def __init__(self, blob: memoryview) -> None:
         self.blob = blob
         self.nodes = 0
+        self.devices: set[str] = set()  # the device types the sender's tensors were on
 
     def dec(self, node: Any, depth: int = 0) -> Any:
         self.nodes += 1
@@ -277,6 +278,8 @@ class _Decoder:
         if numel * itemsize != n or off < 0 or off + n > len(self.blob):
             raise ProtocolError("tensor size does not match its data")
         if numel == 0:
+            device = node.get("device")
+            self.devices.add(device if type(device) is str else "?")
             return torch.empty(shape, dtype=dtype)
         raw = bytearray(self.blob[off : off + n])
         if dtype == torch.bfloat16:
@@ -284,12 +287,17 @@ class _Decoder:
         else:
             t = torch.frombuffer(raw, dtype=dtype)
         t = t.reshape(shape).clone()
-        if node.get("device") == "cuda" and torch.cuda.is_available():
-            t = t.to("cuda")
+        device = node.get("device")
+        self.devices.add(device if type(device) is str else "?")
         return t
 
 
-def decode(data: bytes) -> Any:
+def decode(data: bytes, devices: set[str] | None = None) -> Any:
+    """Decode a frame into fresh built-in objects and CPU tensors.
+
+    ``devices``, when given, receives the device types the sender's tensors were on
+    (tensors always arrive on the CPU; the grader checks the device separately).
+    """
     if len(data) < 8:
         raise ProtocolError("truncated frame")
     (hlen,) = struct.unpack(">Q", data[:8])
@@ -299,7 +307,11 @@ def decode(data: bytes) -> Any:
         header = json.loads(data[8 : 8 + hlen].decode("ascii"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ProtocolError(f"header is not valid JSON: {e}") from None
-    return _Decoder(memoryview(data)[8 + hlen :]).dec(header)
+    dec = _Decoder(memoryview(data)[8 + hlen :])
+    value = dec.dec(header)
+    if devices is not None:
+        devices |= dec.devices
+    return value
 
 
 def read_exact(stream: BinaryIO, n: int) -> bytes:

@@ -130,6 +130,7 @@ class WorkerSession:
         self.in_test = False
         self.restarts = 0
         self._buf = b""
+        self.last_devices: set[str] = set()
 
     # ---------------------------------------------------------------- transport
     def _send(self, msg: Any) -> None:
@@ -164,7 +165,8 @@ class WorkerSession:
             raise protocol.ProtocolError(
                 f"the answer is {size / 1e6:.0f} MB, more than the "
                 f"{protocol.MAX_FRAME_BYTES / 1e6:.0f} MB limit")
-        return protocol.decode(self._read_exact(size, deadline))
+        self.last_devices = set()
+        return protocol.decode(self._read_exact(size, deadline), self.last_devices)
 
     # ---------------------------------------------------------------- life cycle
     def ensure_started(self) -> LoadInfo:
@@ -297,6 +299,11 @@ class WorkerSession:
         if ev != "result":
             self.kill()
             raise StudentCrash(f"{fn}(): the grading process answered with something unexpected")
+        wrong = sorted(d for d in self.last_devices if d != self.spec.device)
+        if wrong:
+            raise StudentError(fn, "DeviceMismatch", f"returned a tensor on {wrong[0]}, but its "
+                               f"inputs were on {self.spec.device}: create new tensors on the "
+                               "input's device (device=x.device, torch.*_like)", "")
         return reply
 
 
