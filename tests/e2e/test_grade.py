@@ -100,3 +100,23 @@ def test_usage_errors_are_clear(tmp_path, capsys):
     assert "unknown assignment 'nosuch'" in capsys.readouterr().err
     assert main(["grade", "mle", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 3
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_notebook_with_failing_and_slow_cells_is_graded_on_its_functions(course, tmp_path):
+    import json as _json
+
+    from autograder.runner import GradeOptions, grade_path
+
+    good = (ROOT / "solutions" / "bank" / "mle" / "correct" / "other_formulas.py").read_text()
+    cells = [good, "raise RuntimeError('exploration failed')", "import time\nwhile True:\n    time.sleep(0.1)",
+             "%timeit bernoulli_mle(torch.ones(3))"]
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+          "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None,
+                     "id": f"c{i}"} for i, c in enumerate(cells)]}
+    path = tmp_path / "mle.ipynb"
+    path.write_text(_json.dumps(nb))
+    result, _ = grade_path(course, "mle", path, "nb", GradeOptions(include_hidden=False, cell_timeout=2))
+    assert result.full_marks, [t.output for t in result.tests if not t.passed]
+    notes = "\n".join(result.notes)
+    assert "cell 2 raised RuntimeError" in notes and "cell 3 ran longer than 2 s" in notes
+    assert "magic" in notes
