@@ -192,15 +192,25 @@ def _matches(got: Any, candidate: Any, rtol: float, atol: float) -> bool:
 
 
 def hint_for(got: Any, mistakes: Mapping[str, Any] | None, rtol: float, atol: float) -> str:
-    """The first known mistake whose value ``got`` matches, as a hint line (or "")."""
+    """Hint lines for the known mistakes whose value ``got`` matches (or "").
+
+    On a small input two mistakes can give the same value; then every matching one is
+    named, so the hint never points the student at the wrong mistake.
+    """
+    matched = []
     for text, candidate in (mistakes or {}).items():
         try:
             value = candidate() if callable(candidate) and not isinstance(candidate, torch.Tensor) else candidate
             if _matches(got, value, rtol, atol):
-                return f"\n  Hint: {text}"
+                matched.append(text)
         except Exception:  # noqa: BLE001 - a mistake that cannot be computed here never matches
             continue
-    return ""
+    if not matched:
+        return ""
+    if len(matched) == 1:
+        return f"\n  Hint: {matched[0]}"
+    return "\n  Hint — on this input your value matches more than one known mistake:" + "".join(
+        f"\n    - {m}" for m in matched)
 
 
 def _table(got: torch.Tensor, expected: torch.Tensor, mask: torch.Tensor, rows: int = 5) -> str:

@@ -43,3 +43,10 @@ def test_tuples_and_passes():
 def test_nan_never_matches_finite_expected():
     text = failure(expect_close, torch.tensor(math.nan), torch.tensor(0.0), call="f")
     assert "non-finite" in text
+
+
+def test_ambiguous_mistakes_are_all_named():
+    text = failure(expect_close, torch.tensor(0.5), torch.tensor(0.25), call="f",
+                   mistakes={"unbiased": torch.tensor(0.5), "std": torch.tensor(0.5), "other": 3.0})
+    assert "more than one known mistake" in text and "- unbiased" in text and "- std" in text
+    assert "other" not in text

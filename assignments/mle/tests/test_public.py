@@ -45,7 +45,9 @@ def test_gaussian_mle_shapes(student):
     expect_close(got, (torch.tensor(7 / 3), torch.tensor(14 / 9)), call="gaussian_mle(x)",
                  inputs={"x": x}, rtol=1e-5,
                  mistakes={"looks like the unbiased N−1 variance; the MLE divides by N":
-                           (torch.tensor(7 / 3), torch.tensor(14 / 6))})
+                           (torch.tensor(7 / 3), torch.tensor(14 / 6)),
+                           "that is the standard deviation; return the variance σ²":
+                           (torch.tensor(7 / 3), torch.tensor(14 / 9).sqrt())})
 
 
 @points(1)
