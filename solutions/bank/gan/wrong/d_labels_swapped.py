@@ -1,0 +1,38 @@
+"""MISTAKE: real and fake labels swapped in the discriminator loss."""
+# expect-hint: labels look swapped
+import torch
+import torch.nn.functional as F
+
+
+def discriminator_loss(real_logits, fake_logits):
+    ones = torch.ones_like(fake_logits)
+    zeros = torch.zeros_like(real_logits)
+    return (F.binary_cross_entropy_with_logits(real_logits, zeros)
+            + F.binary_cross_entropy_with_logits(fake_logits, ones))
+
+
+def generator_loss(fake_logits, kind="non_saturating"):
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()
+    raise ValueError(kind)
+
+
+def optimal_discriminator(p_data, p_model):
+    total = p_data + p_model
+    safe = torch.where(total == 0, torch.ones_like(total), total)
+    return torch.where(total == 0, torch.full_like(total, 0.5), p_data / safe)
+
+
+def js_divergence(p, q):
+    m = 0.5 * (p + q)
+    kl_pm = (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(-1)
+    kl_qm = (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(-1)
+    return 0.5 * (kl_pm + kl_qm)
+
+
+def value_at_optimum(p_data, p_model):
+    total = p_data + p_model
+    safe = torch.where(total == 0, torch.ones_like(total), total)
+    return (torch.xlogy(p_data, p_data / safe) + torch.xlogy(p_model, p_model / safe)).sum(-1)

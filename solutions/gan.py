@@ -1,0 +1,208 @@
+# %% [markdown]
+# # Assignment 4 — Generative adversarial networks (敵対的生成ネットワーク, GAN)
+#
+# A GAN trains two networks against each other:
+#
+# - the **generator** (生成器) G maps noise z ~ p(z) to a sample G(z);
+# - the **discriminator** (識別器) D(x) ∈ (0, 1) estimates the probability that x is real data.
+#
+# They play the minimax game of the lecture
+#
+#     min_G max_D V(D, G),   V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p(z)}[log(1 − D(G(z)))].
+#
+# Throughout this assignment the discriminator's outputs are **logits** ℓ: D(x) = σ(ℓ) with
+# σ(ℓ) = 1 / (1 + exp(−ℓ)). Working with logits lets you write every loss in a numerically
+# stable form: never compute `torch.log(torch.sigmoid(l))` — for ℓ = −100 the sigmoid
+# underflows and the log becomes −∞. Use the identities
+#
+#     log σ(ℓ)     = −softplus(−ℓ)      (torch.nn.functional.logsigmoid(ℓ))
+#     log(1 − σ(ℓ)) = −softplus(ℓ)      (= logsigmoid(−ℓ))
+#
+# instead. The tests use logits of ±100 in float32 and float64.
+#
+# Conventions (they hold for every function below):
+# - inputs are `torch.Tensor`s; results have the dtype and device of the inputs;
+# - a "scalar" is a 0-dim tensor; never modify an input in place;
+# - `log` is the natural logarithm, and 0 · log 0 = 0.
+
+# %%
+import math
+
+import torch
+import torch.nn.functional as F
+
+# %% [markdown]
+# ## 1. The discriminator loss
+#
+# The discriminator maximises V(D, G), i.e. it minimises the binary cross-entropy
+#
+#     L_D = −( mean_i log D(x_i) + mean_j log(1 − D(G(z_j))) ),
+#
+# "real is label 1, fake is label 0". The two means are taken separately: the batch of real
+# logits and the batch of fake logits may have different sizes.
+
+# %%
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator loss  L_D = −( mean log D(x) + mean log(1 − D(G(z))) ).
+
+    Args:
+        real_logits: (N,) (any shape) discriminator logits ℓ on real data; D(x) = σ(ℓ).
+        fake_logits: (M,) (any shape) discriminator logits on generated samples G(z);
+            M may differ from N.
+
+    Returns:
+        Scalar (0-dim tensor): the mean over ``real_logits`` of −log σ(ℓ) plus the mean over
+        ``fake_logits`` of −log(1 − σ(ℓ)) — each batch averaged separately, the two averages
+        added (not halved). Must be stable (finite, accurate) for logits of ±100: use
+        log σ(ℓ) = −softplus(−ℓ) and log(1 − σ(ℓ)) = −softplus(ℓ). Differentiable.
+    """
+    # BEGIN SOLUTION
+    real_term = F.softplus(-real_logits).mean()  # −log D(x)
+    fake_term = F.softplus(fake_logits).mean()  # −log(1 − D(G(z)))
+    return real_term + fake_term
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## 2. The generator loss: minimax vs non-saturating
+#
+# In the minimax game the generator minimises E[log(1 − D(G(z)))]. Early in training the
+# discriminator easily rejects the fakes, D(G(z)) ≈ 0, and this loss is flat there: its
+# gradient with respect to the logit is −σ(ℓ) ≈ 0 (the gradient *saturates*). The lecture's
+# fix is the **non-saturating** loss −E[log D(G(z))], which has the same fixed point but the
+# gradient −(1 − σ(ℓ)) ≈ −1 where the generator is doing badly.
+
+# %%
+def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
+    """Generator loss on the discriminator logits of generated samples.
+
+    Args:
+        fake_logits: (M,) (any shape) discriminator logits ℓ on G(z); D(G(z)) = σ(ℓ).
+        kind: ``"minimax"``  → mean log(1 − D(G(z)))  (the original game; minimise it);
+              ``"non_saturating"`` (default) → −mean log D(G(z)).
+
+    Returns:
+        Scalar (0-dim tensor), the mean over all elements. Stable for logits of ±100
+        (softplus / logsigmoid, never log(sigmoid(·))). Differentiable in ``fake_logits``.
+    """
+    # BEGIN SOLUTION
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()  # mean log(1 − σ(ℓ))
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()  # −mean log σ(ℓ)
+    raise ValueError(f"unknown kind {kind!r}; use 'minimax' or 'non_saturating'")
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## 3. The optimal discriminator
+#
+# For a fixed generator with density p_G, V(D, G) = ∫ p_data(x) log D(x) + p_G(x) log(1 − D(x)) dx
+# is maximised pointwise: a log a' + b log(1 − a') is maximal at a' = a / (a + b), so
+#
+#     D*(x) = p_data(x) / (p_data(x) + p_G(x)).
+#
+# Where both densities vanish the value of D does not matter; we use D* = 1/2 there (0/0 → 0.5).
+
+# %%
+def optimal_discriminator(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
+    """Elementwise D*(x) = p_data(x) / (p_data(x) + p_model(x)).
+
+    Args:
+        p_data: (...) density values p_data(x) ≥ 0 (may be tiny, e.g. 1e-30 in a Gaussian
+            tail, or exactly 0).
+        p_model: (...) density values p_G(x) ≥ 0, broadcastable against ``p_data``.
+
+    Returns:
+        (...) the broadcast shape, values in [0, 1]; exactly 0.5 where both densities are 0.
+        Use the exact ratio: no "+ eps" in the denominator (it changes D* for tiny densities).
+    """
+    # BEGIN SOLUTION
+    p_data, p_model = torch.broadcast_tensors(p_data, p_model)
+    total = p_data + p_model
+    both_zero = total == 0
+    ratio = p_data / torch.where(both_zero, torch.ones_like(total), total)
+    return torch.where(both_zero, torch.full_like(ratio, 0.5), ratio)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## 4. ジェンセン・シャノン情報量 (Jensen–Shannon divergence)
+#
+# With the mixture M = (p + q) / 2,
+#
+#     JS(p ‖ q) = ½ KL(p ‖ M) + ½ KL(q ‖ M),   KL(p ‖ M) = Σ_k p_k log(p_k / M_k).
+#
+# Unlike KL it is symmetric, always finite, 0 if and only if p = q, and at most log 2
+# (reached when p and q have disjoint supports). Terms with p_k = 0 contribute 0 (0 · log 0 = 0);
+# `torch.xlogy(a, b)` computes a · log b with exactly this convention.
+
+# %%
+def js_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Jensen–Shannon divergence JS(p‖q) = ½ KL(p‖M) + ½ KL(q‖M), M = (p + q)/2.
+
+    Args:
+        p: (..., K) discrete distributions along the last dim (entries ≥ 0, summing to 1;
+            entries may be exactly 0).
+        q: (..., K) the same, broadcastable against ``p``.
+
+    Returns:
+        (...) one value per distribution (the last dim reduced), natural log, with
+        0 · log 0 = 0 (never NaN). The result lies in [0, log 2].
+    """
+    # BEGIN SOLUTION
+    m = 0.5 * (p + q)
+    kl_pm = (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(dim=-1)
+    kl_qm = (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(dim=-1)
+    return 0.5 * (kl_pm + kl_qm)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## 5. The value of the game at the optimal discriminator
+#
+# Plugging D* into V gives the lecture's result
+#
+#     V(D*, G) = Σ_k p_data,k log D*_k + Σ_k p_G,k log(1 − D*_k) = 2 · JS(p_data ‖ p_G) − log 4,
+#
+# so training G against an optimal discriminator minimises the ジェンセン・シャノン情報量, and the
+# global optimum p_G = p_data has V = −log 4.
+
+# %%
+def value_at_optimum(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
+    """V(D*, G) for discrete distributions: Σ p_data log D* + Σ p_model log(1 − D*).
+
+    Args:
+        p_data: (..., K) discrete distributions along the last dim (may contain zeros).
+        p_model: (..., K) the same, broadcastable against ``p_data``.
+
+    Returns:
+        (...) the value (a sum over the last dim — the expectations are sums weighted by the
+        probabilities, not plain means), with 0 · log 0 = 0. It equals 2·JS − log 4.
+    """
+    # BEGIN SOLUTION
+    total = p_data + p_model
+    safe = torch.where(total == 0, torch.ones_like(total), total)
+    # log D* = log(p_data / total), log(1 − D*) = log(p_model / total): no cancellation
+    real = torch.xlogy(p_data, p_data / safe)
+    fake = torch.xlogy(p_model, p_model / safe)
+    return (real + fake).sum(dim=-1)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Try it
+#
+# A confident discriminator (logit −10 on a fake) gives the minimax generator almost no
+# gradient, the non-saturating one a useful one:
+
+# %%
+if __name__ == "__main__":
+    logit = torch.tensor([-10.0], requires_grad=True)
+    for kind in ("minimax", "non_saturating"):
+        (g,) = torch.autograd.grad(generator_loss(logit, kind), logit)
+        print(f"{kind:>15}: d loss / d logit = {g.item():.2e}")
+    p = torch.tensor([0.5, 0.5, 0.0])
+    q = torch.tensor([0.0, 0.5, 0.5])
+    print("JS =", js_divergence(p, q).item(), " 2·JS − log 4 =", 2 * js_divergence(p, q).item() - math.log(4),
+          " V(D*, G) =", value_at_optimum(p, q).item())
