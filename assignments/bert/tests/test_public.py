@@ -1,0 +1,138 @@
+"""Public tests for the `bert` assignment: shapes, dtypes and small worked examples.
+
+Run them with ``gmgrade check bert``. Passing them does not guarantee full marks: the
+hidden tests check values on many more inputs (several rounds of editing, ties, special
+tokens in the middle, models that return ``.logits``) and more sentences end to end.
+
+The grader's fake masked LM (``bert_fake_mlm`` in autograder/helpers/bert.py) uses the
+ids [PAD]=0, [CLS]=1, [SEP]=2, [MASK]=3 and words from 4 on.
+"""
+
+import math
+
+import pytest
+import torch
+
+from autograder.testing import Helper, expect, expect_close, expect_tensor, points, timeout
+
+PAD, CLS, SEP, MASK = 0, 1, 2, 3
+
+
+@points(1)
+def test_mlm_loss_worked_example(student):
+    """mlm_loss: only the positions with a label count"""
+    # V = 3, one sentence of 4 positions, two of them scored:
+    # position 1 has label 2 with p = 2/4, position 3 has label 0 with p = 1/3.
+    logits = torch.tensor([[[5.0, -5.0, 9.0],                 # label -100: ignored
+                            [0.0, 0.0, math.log(2.0)],        # p(2) = 2/4
+                            [1.0, 2.0, 3.0],                  # label -100: ignored
+                            [0.0, 0.0, 0.0]]], dtype=torch.float64)  # p(0) = 1/3
+    labels = torch.tensor([[-100, 2, -100, 0]])
+    got = student.mlm_loss(logits, labels)
+    expect_close(got, torch.tensor((math.log(2.0) + math.log(3.0)) / 2, dtype=torch.float64),
+                 call="mlm_loss(logits, labels)", inputs={"logits": logits, "labels": labels},
+                 mistakes={"positions labelled −100 must be left out of the mean (divide by the "
+                           "number of scored positions, 2 here)":
+                           torch.tensor((math.log(2.0) + math.log(3.0)) / 4, dtype=torch.float64)})
+
+
+@points(1)
+def test_mlm_loss_shape_dtype(student):
+    """mlm_loss: a 0-dim tensor in the dtype of the logits; uniform logits give log V"""
+    labels = torch.tensor([[-100, 4, 1, -100, -100], [2, -100, -100, -100, 6]])
+    for dtype in (torch.float32, torch.float64):
+        logits = torch.zeros(2, 5, 7, dtype=dtype)
+        got = student.mlm_loss(logits, labels)
+        expect_tensor(got, call="mlm_loss(logits, labels)", inputs={"logits": logits, "labels": labels},
+                      shape=(), dtype=dtype)
+        expect_close(got, torch.tensor(math.log(7.0), dtype=dtype), call="mlm_loss(zeros, labels)",
+                     inputs={"logits": logits, "labels": labels})
+
+
+@points(1)
+def test_argmax_correction_keeps_special_tokens(student):
+    """argmax_correction: arg-max everywhere except the special positions"""
+    ids = torch.tensor([[CLS, 5, 6, SEP], [CLS, 7, SEP, PAD]])
+    special = (ids == CLS) | (ids == SEP) | (ids == PAD)
+    logits = torch.zeros(2, 4, 9)
+    logits[0, :, 8] = 1.0  # the model prefers word 8 everywhere in sentence 0 …
+    logits[1, :, 4] = 1.0  # … and word 4 everywhere in sentence 1
+    got = student.argmax_correction(logits, ids, special)
+    want = torch.tensor([[CLS, 8, 8, SEP], [CLS, 4, SEP, PAD]])
+    expect_tensor(got, call="argmax_correction(logits, input_ids, special)",
+                  inputs={"input_ids": ids, "special": special}, shape=(2, 4), dtype=torch.int64)
+    expect_close(got, want, call="argmax_correction(logits, input_ids, special)",
+                 inputs={"input_ids": ids, "special": special}, rtol=0, atol=0,
+                 mistakes={"keep the input id wherever special is True":
+                           torch.tensor([[8, 8, 8, 8], [4, 4, 4, 4]])})
+
+
+@points(1)
+def test_masked_candidates_example(student):
+    """masked_candidates: one copy per non-special position, that position masked"""
+    ids = torch.tensor([CLS, 7, 8, 9, SEP, PAD])
+    special = (ids == CLS) | (ids == SEP) | (ids == PAD)
+    got = student.masked_candidates(ids, MASK, special)
+    call = "masked_candidates(input_ids, mask_token_id=3, special)"
+    expect(isinstance(got, (tuple, list)) and len(got) == 2,
+           f"{call} returned {type(got).__name__}; expected a tuple (batch, positions)")
+    batch, positions = got
+    expect_close(positions, torch.tensor([1, 2, 3]), call=call + "  [positions]",
+                 inputs={"input_ids": ids, "special": special}, rtol=0, atol=0)
+    expect_close(batch, torch.tensor([[CLS, MASK, 8, 9, SEP, PAD],
+                                      [CLS, 7, MASK, 9, SEP, PAD],
+                                      [CLS, 7, 8, MASK, SEP, PAD]]),
+                 call=call + "  [batch]", inputs={"input_ids": ids, "special": special},
+                 rtol=0, atol=0)
+
+
+@points(2)
+def test_masked_correction_fixes_one_wrong_word(student):
+    """masked_correction: one wrong word is fixed, with one batched model call per round"""
+    truth = torch.tensor([CLS, 5, 9, 7, 11, 6, SEP])
+    special = (truth == CLS) | (truth == SEP)
+    wrong = truth.clone()
+    wrong[3] = 10  # one wrong word
+    # A fake masked LM that believes in `truth`. It raises an error when it is called
+    # more than 3 times or with a batch that is not all 5 masked copies at once.
+    model = Helper("bert_fake_mlm", vocab_size=12, mask_token_id=MASK, seed=0, banned=[0, 1, 2, 3],
+                   planted=truth.tolist(), planted_strength=12.0, max_calls=3, batch_size=5)
+    call = "masked_correction(model, input_ids, mask_token_id=3, special, threshold=0.05)"
+    got = student.masked_correction(model, wrong, MASK, special, 0.05)
+    expect_tensor(got, call=call, inputs={"input_ids": wrong, "special": special}, shape=(7,),
+                  dtype=torch.int64, shape_note="(L,)")
+    expect_close(got, truth, call=call, inputs={"input_ids": wrong, "special": special},
+                 rtol=0, atol=0, mistakes={
+                     "nothing was changed: score the MASKED copies (masked_candidates), where the "
+                     "model cannot see the word it judges": wrong})
+
+
+CORRECT = ["私は野菜が好きだ", "父は肉が嫌いだ", "彼女の好きな飲み物はお茶だ", "兄は毎朝ご飯を食べる",
+           "母は店で魚を買った", "友達はパンがとても好きだ"]
+
+
+@points(3)
+@pytest.mark.slow
+@timeout(60)
+def test_correct_sentence_lecture_example(student):
+    """correct_sentence: 「私は野菜が空きだ」 becomes 「私は野菜が好きだ」; correct sentences stay"""
+    # The course's small Japanese BERT (models/bert_ja) and its MeCab tokenizer. The
+    # sentences in CORRECT are in the model's training corpus.
+    tokenizer, model = Helper("bert_ja_tokenizer"), Helper("bert_ja_model")
+    call = "correct_sentence(text, course_tokenizer, course_model)"
+    got = student.correct_sentence("私は野菜が空きだ", tokenizer, model)
+    hint = ""
+    if isinstance(got, str) and got.replace(" ", "") == "私は野菜が好きだ":
+        hint = ("\n  Hint: remove the spaces the word-level tokenizer's decode puts between words "
+                "(Japanese has none)")
+    elif isinstance(got, str) and "[CLS]" in got:
+        hint = "\n  Hint: decode with skip_special_tokens=True"
+    expect(got == "私は野菜が好きだ", f"{call} with text = '私は野菜が空きだ' returned {got!r}, "
+           f"expected '私は野菜が好きだ'{hint}")
+    changed = []
+    for text in CORRECT:
+        out = student.correct_sentence(text, tokenizer, model)
+        if out != text:
+            changed.append(f"    {text} → {out!r}")
+    expect(not changed, f"{call} changed sentences that are correct (they are in the model's "
+           "training corpus); they must come back unchanged:\n" + "\n".join(changed))

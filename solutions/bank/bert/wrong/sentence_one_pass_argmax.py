@@ -1,0 +1,259 @@
+"""MISTAKE: correct_sentence uses the lecture's one-pass arg-max instead of the masked correction."""
+# %% [markdown]
+# # BERT: masked language models and text correction
+#
+# BERT is a Transformer encoder trained by 事前学習 (pre-training) on a
+# マスク言語モデル (masked language model, MLM) objective: hide some tokens of a
+# sentence behind a `[MASK]` token and predict them from the context on *both* sides.
+# Pre-trained this way, the model knows which words fit where — and that is exactly what
+# a text corrector needs. The lecture's Hugging Face section ends with BERT correcting
+#
+# 「私は野菜が**空き**だ」 → 「私は野菜が**好き**だ」
+#
+# (空き "vacancy" and 好き "liked" are both read *suki*: a typical input-method slip).
+# In this assignment you write
+#
+# 1. the MLM training loss,
+# 2. the lecture's one-pass correction (tokenise, run the model, take the arg-max, decode),
+# 3. the better **masked** correction that the lecture motivates, one edit at a time,
+# 4. `correct_sentence`, which runs it on text with a Hugging Face トークナイザ (tokenizer).
+#
+# The course ships its own small Japanese BERT (2 layers, hidden size 64, trained on
+# everyday template sentences; see `models/bert_ja/README.md`): no download is needed.
+#
+# Conventions used throughout: token ids are `int64`; logits are floating with the
+# vocabulary size $V$ as the last dimension; `special` is a `bool` tensor marking the
+# special tokens `[CLS]`, `[SEP]` and `[PAD]`, which are never changed; nothing is
+# modified in place; results live on the device of the inputs.
+
+# %%
+import torch
+import torch.nn.functional as F
+
+
+def logits_of(output):
+    """The logits of a model's output: a tensor, or what Hugging Face models return.
+
+    Hugging Face models return an object with a ``.logits`` attribute; plain PyTorch
+    models (like the grader's small fake models) may return the logits tensor itself.
+    Use ``logits_of(model(ids))`` so your code works with both.
+    """
+    return output.logits if hasattr(output, "logits") else output
+
+
+# %% [markdown]
+# ## 1. The masked-LM loss (事前学習)
+#
+# During pre-training some positions of each sentence are chosen (BERT picks 15 %), the
+# chosen tokens are hidden (mostly replaced by `[MASK]`), and the model must predict the
+# original token there. The targets are written as `labels` with the same shape as the
+# ids: the original token id at a chosen position, and **−100** everywhere else (the
+# value Hugging Face and `F.cross_entropy` use for "ignore this position"). The loss is
+# the mean cross-entropy over the chosen positions $\mathcal{M}$ only:
+#
+# $$\mathcal{L}_{\text{MLM}} = -\frac{1}{|\mathcal{M}|} \sum_{(b, i) \in \mathcal{M}}
+#   \log \operatorname{softmax}(z_{b,i})_{y_{b,i}} .$$
+#
+# Note the average is over all labelled positions of the whole batch, not per sentence.
+
+
+# %%
+def mlm_loss(logits, labels):
+    """Mean cross-entropy of a masked LM over the labelled positions.
+
+    L = -1/|M| Σ_{(b,i) ∈ M} log softmax(logits[b, i])[labels[b, i]],
+    M = the positions with labels[b, i] != -100 (at least one exists).
+
+    Args:
+        logits: (B, L, V) floating, the model's output.
+        labels: (B, L) int64: the original token id at each chosen (masked) position,
+            -100 at every position that is not scored.
+
+    Returns:
+        A scalar (0-dim tensor) in the dtype of ``logits``: the mean over all labelled
+        positions of the batch (not a mean of per-sentence means). Positions labelled
+        -100 contribute nothing.
+    """
+    vocab = logits.shape[-1]
+    return F.cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1), ignore_index=-100)
+
+
+# %% [markdown]
+# ## 2. The lecture's one-pass correction
+#
+# The lecture's steps with Hugging Face:
+#
+# ```python
+# inputs = tokenizer("私は野菜が空きだ", return_tensors="pt")  # トークナイズ: [CLS] 私 は 野菜 が 空き だ [SEP]
+# logits = model(**inputs).logits                              # (1, L, V)
+# pred = logits.argmax(-1)                                     # the most likely token at each position
+# tokenizer.decode(pred[0], skip_special_tokens=True)          # back to text
+# ```
+#
+# Every position is replaced by the model's arg-max, in one pass. The special tokens
+# `[CLS]`/`[SEP]`/`[PAD]` must survive (the model's arg-max there is meaningless), so the
+# function keeps the input id wherever `special` is true.
+
+
+# %%
+def argmax_correction(logits, input_ids, special):
+    """The one-pass correction: every non-special token becomes its arg-max.
+
+    out[b, i] = argmax_v logits[b, i, v]   where special[b, i] is False,
+    out[b, i] = input_ids[b, i]            where special[b, i] is True.
+
+    Args:
+        logits: (B, L, V) floating, the model's output for ``input_ids``.
+        input_ids: (B, L) int64 token ids.
+        special: (L,) or (B, L) bool, True at [CLS]/[SEP]/[PAD] (an (L,) mask applies to
+            every sentence of the batch).
+
+    Returns:
+        (B, L) int64 ids on the device of ``input_ids``; ``input_ids`` is not modified.
+    """
+    prediction = logits.argmax(dim=-1)  # (B, L)
+    return torch.where(special, input_ids, prediction)
+
+
+# %% [markdown]
+# ## 3. Why masking is better
+#
+# The one-pass correction asks the model about a word *while showing it that word*. A
+# masked LM was trained to predict hidden words; at a visible word it has learnt mostly
+# to copy what it sees, so a wrong word may be copied back. And all positions change at
+# once: wherever the model happens to prefer another word, a correct word is replaced
+# too. With the course's model the one pass does fix 「私は野菜が空きだ」, but it turns
+# 「彼女は果物が空きだ」 into 「彼女は**野菜**が好きだ」: the correct 果物 is lost because the
+# model likes 野菜 a little better in that slot. Nothing in the one pass asks whether the
+# word that is there is *improbable*.
+#
+# The masked variant asks the question the model was pre-trained on. For every
+# non-special position $i$ of the sentence $x$, hide $x_i$ and compute
+#
+# $$p_i = p(x_i \mid x_{\setminus i}) = \operatorname{softmax}\big(f(x \text{ with } x_i
+#   \to \texttt{[MASK]})_i\big)_{x_i},$$
+#
+# the probability of the word that is actually there, given only its context. A small
+# $p_i$ flags a word that does not fit. All these masked copies form one batch, so one
+# model call scores every position. Then
+#
+# * among the positions with $p_i <$ `threshold` whose arg-max differs from $x_i$, edit
+#   **only the least probable one** (ties: the first position), replacing it by the
+#   arg-max;
+# * repeat with the edited sentence, until no position qualifies (or `max_edits`).
+#
+# Editing one token per round matters: an error also lowers the probability of its
+# *correct* neighbours (their context contains the error). Once the worst token is
+# fixed, the neighbours look right again and stay.
+#
+# First the batch of masked copies:
+
+
+# %%
+def masked_candidates(input_ids, mask_token_id, special):
+    """One copy of the sentence per non-special position, with that position masked.
+
+    Args:
+        input_ids: (L,) int64, one sentence.
+        mask_token_id: int, the id of [MASK].
+        special: (L,) bool, True at [CLS]/[SEP]/[PAD] (never masked).
+
+    Returns:
+        ``(batch, positions)``: ``positions`` (M,) int64 are the M non-special positions
+        in increasing order; ``batch`` (M, L) int64 where row m equals ``input_ids``
+        except ``batch[m, positions[m]] = mask_token_id``. M may be 0 (then ``batch`` has
+        shape (0, L)). ``input_ids`` is not modified.
+    """
+    positions = torch.nonzero(~special).reshape(-1)  # (M,)
+    m = positions.shape[0]
+    batch = input_ids.unsqueeze(0).repeat(m, 1)  # (M, L)
+    batch[torch.arange(m, device=input_ids.device), positions] = mask_token_id
+    return batch, positions
+
+
+# %%
+def masked_correction(model, input_ids, mask_token_id, special, threshold=0.05, max_edits=None):
+    """Correct a sentence one token per round with a masked language model.
+
+    Each round: build ``masked_candidates`` of the current sentence and score them with
+    ONE batched call ``model(batch)`` (never one call per position). For each candidate m
+    with masked position i = positions[m], let p = softmax(logits[m, i]) over the
+    vocabulary, p_i = p[current token at i] and a_i = argmax p. A position qualifies when
+    p_i < threshold and a_i differs from the current token. Replace only the qualifying
+    position with the smallest p_i (ties: the smallest position) by a_i; then start the
+    next round with the edited sentence. Stop when no position qualifies or after
+    ``max_edits`` edits.
+
+    Args:
+        model: a masked LM; ``model(ids)`` with ids (B, L) int64 returns logits (B, L, V)
+            or an object with ``.logits`` (Hugging Face) — use ``logits_of``.
+        input_ids: (L,) int64, one sentence (with its special tokens).
+        mask_token_id: int, the id of [MASK].
+        special: (L,) bool, True at [CLS]/[SEP]/[PAD]; these are never masked or changed.
+        threshold: float, the probability below which a token counts as suspicious.
+        max_edits: int or None; None means the number of non-special positions.
+
+    Returns:
+        (L,) int64, the corrected sentence; ``input_ids`` is not modified.
+    """
+    ids = input_ids.clone()
+    if max_edits is None:
+        max_edits = int((~special).sum())
+    for _ in range(max_edits):
+        batch, positions = masked_candidates(ids, mask_token_id, special)  # (M, L), (M,)
+        if positions.numel() == 0:
+            break
+        with torch.no_grad():
+            logits = logits_of(model(batch))  # (M, L, V)
+        rows = torch.arange(positions.shape[0], device=ids.device)
+        probs = logits[rows, positions].softmax(dim=-1)  # (M, V): each masked position
+        current = ids[positions]  # (M,)
+        p_current = probs[rows, current]  # (M,)
+        best = probs.argmax(dim=-1)  # (M,)
+        qualifies = (p_current < threshold) & (best != current)
+        if not bool(qualifies.any()):
+            break
+        score = torch.where(qualifies, p_current, torch.full_like(p_current, float("inf")))
+        m = int(torch.argmin(score))  # the first of the smallest
+        ids[positions[m]] = best[m]
+    return ids
+
+
+# %% [markdown]
+# ## 4. From text to text
+#
+# `correct_sentence` puts it together with a Hugging Face tokenizer: tokenise (the
+# course's tokenizer splits Japanese into words with MeCab and adds `[CLS]`/`[SEP]`),
+# find the special positions, run `masked_correction`, and decode. A word-level
+# tokenizer's `decode` joins the words with spaces (「私 は 野菜 が 好き だ」); Japanese is
+# written without them, so remove them.
+#
+# Useful tokenizer attributes: `tokenizer(text, return_tensors="pt")["input_ids"]`,
+# `tokenizer.mask_token_id`, `tokenizer.cls_token_id`, `tokenizer.sep_token_id`,
+# `tokenizer.pad_token_id`, `tokenizer.decode(ids, skip_special_tokens=True)`.
+
+
+# %%
+def correct_sentence(text, tokenizer, model, threshold=0.05):
+    """Correct a Japanese sentence with a masked LM, one word per round.
+
+    Tokenise ``text`` with ``tokenizer`` (a Hugging Face tokenizer; it adds [CLS] and
+    [SEP]), mark [CLS]/[SEP]/[PAD] as special, run ``masked_correction`` with
+    ``tokenizer.mask_token_id`` and ``threshold`` (default ``max_edits``), and decode
+    without the special tokens and without spaces between words.
+
+    Example (the course model): "私は野菜が空きだ" → "私は野菜が好きだ".
+
+    Returns:
+        str, the corrected sentence.
+    """
+    ids = tokenizer(text, return_tensors="pt")["input_ids"][0]  # (L,)
+    special_ids = torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id,
+                                tokenizer.pad_token_id], device=ids.device)
+    special = torch.isin(ids, special_ids)
+    with torch.no_grad():
+        logits = logits_of(model(ids[None]))
+    fixed = argmax_correction(logits, ids[None], special)[0]
+    return tokenizer.decode(fixed, skip_special_tokens=True).replace(" ", "")
+
+

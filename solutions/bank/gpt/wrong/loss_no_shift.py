@@ -1,0 +1,200 @@
+"""MISTAKE: causal_lm_loss compares the logits at position i with token i (no shift by one)."""
+# expect-hint: you seem to use no shift
+# %% [markdown]
+# # GPT: causal language modelling and decoding
+#
+# A GPT-style 大規模言語モデル (large language model, LLM) is an 自己回帰モデル
+# (autoregressive model): it factorises the probability of a token sequence
+# $x_1, \dots, x_L$ left to right,
+#
+# $$p(x_1, \dots, x_L) = \prod_{i=1}^{L} p(x_i \mid x_{<i}),$$
+#
+# and a Transformer decoder with a 因果マスク (causal mask) predicts every factor in one
+# pass: the logits at position $i$ only see $x_{\le i}$ and score the *next* token
+# $x_{i+1}$. In this assignment you write
+#
+# 1. the training loss of a 因果言語モデル (causal language model): 次トークン予測
+#    (next-token prediction) with cross-entropy, and
+# 2. the decoding side: greedy decoding, 温度 (temperature), top-k and top-p (nucleus)
+#    sampling, and a `generate` loop that calls any model.
+#
+# Conventions used throughout: logits are floating tensors whose last dimension is the
+# vocabulary size $V$; token ids are `int64`; nothing is modified in place; results keep
+# the dtype and device of the inputs.
+
+# %%
+import torch
+import torch.nn.functional as F
+
+# %% [markdown]
+# ## 1. The causal language-modelling loss
+#
+# The model returns logits $z_{b,i} \in \mathbb{R}^V$ for every position $i$ of every
+# sequence $b$. The logits at position $i$ predict token $x_{b,i+1}$, so inputs and
+# targets are the same sequence *shifted by one*: positions $0 \dots L-2$ of the logits
+# against tokens $1 \dots L-1$ of the ids. The loss is the mean 交差エントロピー
+# (cross-entropy, the negative log-likelihood) over all $B (L-1)$ predictions:
+#
+# $$\mathcal{L} = -\frac{1}{B(L-1)} \sum_{b=1}^{B} \sum_{i=0}^{L-2}
+#   \log \operatorname{softmax}(z_{b,i})_{x_{b,i+1}}.$$
+
+
+# %%
+def causal_lm_loss(logits, input_ids):
+    """Mean cross-entropy of predicting token i+1 from the logits at position i.
+
+    L = -1/(B(L-1)) Σ_b Σ_{i=0}^{L-2} log softmax(logits[b, i])[input_ids[b, i+1]]
+
+    Args:
+        logits: (B, L, V) floating, the model's output for ``input_ids``.
+        input_ids: (B, L) int64 token ids, L ≥ 2.
+
+    Returns:
+        A scalar (0-dim tensor) in the dtype of ``logits``: the mean over all B·(L−1)
+        predictions (the last position's logits predict nothing and are unused).
+    """
+    vocab = logits.shape[-1]
+    pred = logits.reshape(-1, vocab)
+    target = input_ids.reshape(-1)
+    return F.cross_entropy(pred, target)
+
+
+# %% [markdown]
+# ## 2. Truncating the distribution: top-k and top-p
+#
+# Sampling from the full softmax lets the long tail of unlikely tokens in, and one bad
+# token derails the rest of the text. Two filters cut the tail by setting logits to
+# $-\infty$ (probability $e^{-\infty} = 0$ after the softmax):
+#
+# - **top-k**: keep the $k$ largest logits of each row.
+# - **top-p** (nucleus sampling, Holtzman et al. 2020): sort the probabilities
+#   $p_{(1)} \ge p_{(2)} \ge \dots$ and keep the smallest prefix whose mass reaches $p$,
+#   i.e. token $(j)$ is kept iff the mass *before* it is still below $p$:
+#   $\sum_{m<j} p_{(m)} < p$. The most probable token is therefore always kept.
+#
+# Both filters work on the last dimension and any leading batch dimensions.
+
+
+# %%
+def top_k_filter(logits, k):
+    """Keep the k largest logits of each row; set the others to -inf.
+
+    Args:
+        logits: (..., V) floating (entries may already be -inf).
+        k: int, 1 ≤ k ≤ V.
+
+    Returns:
+        (..., V) tensor, same dtype/device: the kept entries unchanged, all others
+        exactly ``-inf`` (``float("-inf")``, not a large negative number). Ties at the
+        k-th largest value may be kept or not (the tests avoid ties).
+    """
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]  # (..., 1) the k-th largest
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+# %%
+def top_p_filter(logits, p):
+    """Nucleus filter: keep the smallest set of most probable tokens with mass ≥ p.
+
+    With the probabilities softmax(logits) sorted in decreasing order, token (j) is kept
+    iff the probability mass of the tokens before it is < p. The most probable token is
+    always kept.
+
+    Args:
+        logits: (..., V) floating (entries may already be -inf).
+        p: float, 0 < p ≤ 1.
+
+    Returns:
+        (..., V) tensor, same dtype/device and the original token order: the kept
+        entries unchanged, all others exactly ``-inf``.
+    """
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = sorted_logits.softmax(dim=-1)
+    mass_before = probs.cumsum(dim=-1) - probs  # (..., V) mass of the tokens ranked above
+    drop_sorted = mass_before >= p
+    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocab order
+    return logits.masked_fill(drop, float("-inf"))
+
+
+# %% [markdown]
+# ## 3. Sampling the next token
+#
+# The 温度 $T$ reshapes the distribution, $p_T(v) \propto \exp(z_v / T)$: $T < 1$
+# sharpens it, $T > 1$ flattens it, and $T \to 0$ becomes greedy decoding (arg-max),
+# which we use for $T = 0$. The order is fixed: divide by $T$, then top-k, then top-p,
+# then draw from the softmax of what is left.
+#
+# Randomness comes in through the `generator` argument (a `torch.Generator`): with the
+# same generator state the draws are the same. `torch.multinomial(probs, 1,
+# generator=generator)` is one way to draw; any correct way is fine.
+
+
+# %%
+def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+    """Draw one next token per row from the filtered, temperature-scaled softmax.
+
+    Steps: logits / temperature → top_k_filter (if ``top_k`` is not None) →
+    top_p_filter (if ``top_p`` is not None) → draw from softmax. ``temperature == 0``
+    means greedy decoding: the arg-max of the logits (no randomness).
+
+    Args:
+        logits: (B, V) floating, next-token logits of B sequences (not modified).
+        temperature: float ≥ 0.
+        top_k: int or None.
+        top_p: float in (0, 1] or None.
+        generator: a ``torch.Generator`` or None (then the global RNG is used). With a
+            generator the result is deterministic; any correct way of drawing is fine.
+
+    Returns:
+        (B,) int64 token ids on the device of ``logits``.
+    """
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    scaled = logits / temperature
+    if top_k is not None:
+        scaled = top_k_filter(scaled, top_k)
+    if top_p is not None:
+        scaled = top_p_filter(scaled, top_p)
+    probs = scaled.softmax(dim=-1)  # (B, V)
+    if generator is not None and generator.device != probs.device:
+        draw = torch.multinomial(probs.to(generator.device), 1, generator=generator)
+    else:
+        draw = torch.multinomial(probs, 1, generator=generator)
+    return draw.squeeze(-1).to(logits.device)
+
+
+# %% [markdown]
+# ## 4. Autoregressive generation
+#
+# Generation repeats: run the model on the whole sequence so far, take the logits of the
+# **last** position, sample the next token with `sample_next`, append it. (Real
+# implementations cache keys and values so that each step costs one position; here the
+# model is small and we simply call it on the whole prefix.)
+
+
+# %%
+def generate(model, input_ids, max_new_tokens, **sampling):
+    """Append ``max_new_tokens`` tokens to every sequence, one at a time.
+
+    Each step calls ``model(ids)`` on the whole current sequence, takes the logits of the
+    last position and draws the next token with ``sample_next(..., **sampling)``.
+
+    Args:
+        model: callable ``ids (B, L') -> logits (B, L', V)``.
+        input_ids: (B, L) int64 prompt (not modified).
+        max_new_tokens: int ≥ 0.
+        **sampling: keyword arguments of ``sample_next`` (``temperature``, ``top_k``,
+            ``top_p``, ``generator``), passed on unchanged.
+
+    Returns:
+        (B, L + max_new_tokens) int64: the prompt followed by the new tokens.
+    """
+    ids = input_ids
+    with torch.no_grad():
+        for _ in range(max_new_tokens):
+            logits = model(ids)  # (B, L', V)
+            next_id = sample_next(logits[:, -1, :], **sampling)  # (B,)
+            ids = torch.cat([ids, next_id[:, None]], dim=1)
+    return ids
+
+
