@@ -1,4 +1,4 @@
-"""Grading a folder of submissions in parallel, resumably.
+"""Grading a folder of submissions in parallel, resumably, here or on a Ray cluster.
 
 Each submission is graded by a fresh trusted process (``python -m autograder.runner``)
 with its own sandboxed worker, so students never share state. A student is done once
@@ -7,11 +7,19 @@ and the options) are written; re-running skips done students unless ``regrade``,
 interrupted batch (Ctrl-C, ``kill -9``) finishes the rest without losing or
 duplicating anything. ``grades.csv`` and ``summary.json`` are rebuilt from the
 per-student results after every student.
+
+Executors: ``local`` runs ``jobs`` trusted processes on this machine; ``ray`` runs one
+Ray task per submission (``num_cpus=1``, plus a GPU fraction with ``--device cuda``).
+A Ray task gets the course material of the assignment and the submission's bytes as
+arguments, so worker nodes need gmgrade installed but no shared file system; inside
+the task the same trusted process and sandbox grade it. Fingerprints, skipping and the
+output folder are the same for both: only where ``grade_one_isolated`` runs differs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -19,18 +27,24 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict
-from pathlib import Path
-from typing import Callable, TextIO
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, TextIO
 
 from autograder import report, submission
-from autograder.course import Course
+from autograder.course import MARKER, Course
 from autograder.results import Status, SubmissionResult
 from autograder.runner import GradeOptions, request_json
 
 FINGERPRINT = ".gmgrade-fingerprint"
 SUBMISSION_WALL_LIMIT = 1800.0
+EXECUTORS = ("local", "ray")
+RAY_GPU_FRACTION_ENV = "GMGRADE_RAY_GPU_FRACTION"  # GPU share of one Ray task with --device cuda
+RAY_GPU_FRACTION = 0.25
+RAY_SHIP_LIMIT = 256 * 2**20  # bytes of one submission sent to a Ray task
+RAY_LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": a single-machine Ray on 127.0.0.1
 
 
 def _hash_path(h: "hashlib._Hash", path: Path) -> None:
@@ -145,7 +159,15 @@ class Progress:
 
 def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, opts: GradeOptions,
                 *, jobs: int = 1, regrade: bool = False, progress_stream: TextIO | None = None,
-                grade_fn: Callable[..., tuple[SubmissionResult, str]] = grade_one_isolated) -> dict:
+                grade_fn: Callable[..., tuple[SubmissionResult, str]] = grade_one_isolated,
+                executor: str = "local", address: str | None = None) -> dict:
+    """Grade every entry of ``folder`` not yet graded into ``out_dir``; return the class summary.
+
+    ``executor="ray"`` grades on a Ray cluster (``address``, else ``$RAY_ADDRESS``, else a
+    Ray instance started here with ``jobs`` CPUs); ``grade_fn`` is for the local executor.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     entries = submission.batch_entries(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
     students = [s for s, _ in entries]
@@ -169,6 +191,23 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             report.write_class(out_dir, load_results(out_dir, students))
         progress.update(result)
 
+    if executor == "ray":
+        if todo:
+            _run_ray(course, assignment, todo, opts, finish, jobs=jobs, address=address,
+                     stream=progress.stream)
+    else:
+        _run_local(course, assignment, todo, opts, finish, jobs=jobs, grade_fn=grade_fn)
+    results = load_results(out_dir, students)
+    summary = report.write_class(out_dir, results)
+    summary["students_text"] = report.students_text(results)
+    return summary
+
+
+Finish = Callable[[str, str, SubmissionResult, str], None]
+
+
+def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
+               finish: Finish, *, jobs: int, grade_fn: Callable[..., tuple[SubmissionResult, str]]) -> None:
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending = {pool.submit(grade_fn, course, assignment, sid, path, opts): (sid, fp)
                    for sid, path, fp in todo}
@@ -183,7 +222,186 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             for fut in pending:
                 fut.cancel()
             raise
-    results = load_results(out_dir, students)
-    summary = report.write_class(out_dir, results)
-    summary["students_text"] = report.students_text(results)
-    return summary
+
+
+# ------------------------------------------------------------------ the Ray executor
+
+
+def pack_course(course: Course, assignment: str) -> bytes:
+    """The course material grading ``assignment`` needs, as zip bytes (public and hidden tests,
+    reference); the engine and its helpers come from gmgrade installed on each node."""
+    members = [(p, p.relative_to(course.root).as_posix())
+               for p in course.public_tests(assignment) + course.hidden_tests(assignment)]
+    sol = course.solution(assignment)
+    if sol is not None:
+        members.append((sol, sol.relative_to(course.root).as_posix()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{MARKER}/{assignment}/tests/", "")
+        for p, arc in members:
+            z.write(p, arc)
+    return buf.getvalue()
+
+
+def pack_submission(path: Path) -> dict:
+    """A submission entry as plain data, read the way ``submission.load`` would see it."""
+    if path.is_symlink():
+        return {"name": path.name, "kind": "symlink"}
+    if path.is_dir():
+        files, total = [], 0
+        for p in sorted(path.rglob("*")):
+            rel = p.relative_to(path)
+            if len(rel.parts) > 4 or p.is_symlink() or not p.is_file():
+                continue  # submission.load never reads these either
+            total += p.stat().st_size
+            if total > RAY_SHIP_LIMIT or len(files) > submission.MAX_ZIP_MEMBERS:
+                return {"name": path.name, "kind": "too-large"}
+            files.append((rel.as_posix(), p.read_bytes()))
+        return {"name": path.name, "kind": "dir", "files": files}
+    try:
+        if path.stat().st_size > RAY_SHIP_LIMIT:
+            return {"name": path.name, "kind": "too-large"}
+        return {"name": path.name, "kind": "file", "data": path.read_bytes()}
+    except OSError:
+        return {"name": path.name, "kind": "missing"}
+
+
+def unpack_submission(packed: dict, where: Path) -> Path:
+    path = where / PurePosixPath(packed["name"]).name
+    kind = packed["kind"]
+    if kind == "file":
+        path.write_bytes(packed["data"])
+    elif kind == "dir":
+        path.mkdir()
+        for rel, data in packed["files"]:
+            parts = PurePosixPath(rel).parts
+            if rel.startswith("/") or ".." in parts:
+                continue
+            target = path.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    elif kind == "symlink":
+        path.symlink_to(where / ".gmgrade-not-followed")
+    return path  # "missing": a path that does not exist
+
+
+def ray_grade_task(course_zip: bytes, assignment: str, student: str, packed: dict,
+                   options: dict) -> dict:
+    """One Ray task: unpack the course and the submission in a private folder, grade there."""
+    with tempfile.TemporaryDirectory(prefix="gmgrade-ray-") as tmp:
+        root = Path(tmp) / "course"
+        with zipfile.ZipFile(io.BytesIO(course_zip)) as z:
+            z.extractall(root)
+        subs = Path(tmp) / "submission"
+        subs.mkdir()
+        if packed["kind"] == "too-large":
+            result = _grader_failure(student, assignment, f"the submission is larger than "
+                                     f"{RAY_SHIP_LIMIT // 2**20} MB and was not graded", Status.ERROR)
+            return {"result": result.to_dict(), "log": ""}
+        path = unpack_submission(packed, subs)
+        result, log = grade_one_isolated(Course(root), assignment, student, path,
+                                         GradeOptions(**options))
+        return {"result": result.to_dict(), "log": log}
+
+
+def _ray_module() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--executor ray needs Ray: pip install 'gmgrade[ray]' (or: pip install "
+                           "'ray>=2.9'), on this machine and on every node of the cluster") from None
+    return ray
+
+
+def connect_ray(address: str | None, jobs: int, stream: TextIO) -> bool:
+    """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start Ray here with ``jobs``
+    CPUs on loopback. Returns True when this call initialised Ray (and so must shut it down)."""
+    ray = _ray_module()
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    kw = dict(log_to_driver=False, logging_level="warning", configure_logging=True)
+    try:
+        if address:
+            _probe(address)
+            ray.init(address=address, **kw)
+        else:
+            stream.write(f"starting a local Ray instance with {jobs} CPU(s)\n")
+            # Ray binds a local instance to the machine's routable address unless told that
+            # this is no cluster; it stays on loopback then.
+            os.environ.setdefault(RAY_LOOPBACK_ENV, "0")
+            ray.init(num_cpus=max(1, jobs), include_dashboard=False, **kw)
+    except ConnectionError as e:
+        raise RuntimeError(f"--executor ray: cannot connect to the Ray cluster at {address}: {e}. "
+                           "Start it with `ray start --head` (same Ray version, same auth token "
+                           "on every node)") from None
+    return True
+
+
+def _probe(address: str, timeout: float = 10.0) -> None:
+    """Fail fast when HOST:PORT does not answer (``ray.init`` would retry for minutes)."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", "ray://…": Ray resolves those itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ConnectionError(f"nothing answers at {address} ({e.strerror or e})") from None
+
+
+def check_cluster(resources: dict, opts: GradeOptions, gpu_fraction: float) -> None:
+    """Fail before submitting anything that the cluster could never schedule (Ray would wait forever)."""
+    if resources.get("CPU", 0) < 1:
+        raise RuntimeError("--executor ray: the Ray cluster has no CPUs to run grading tasks on "
+                           f"(ray.cluster_resources() = {resources})")
+    if opts.device == "cuda":
+        gpus = resources.get("GPU", 0)
+        if gpus <= 0:
+            raise RuntimeError("--device cuda with --executor ray: the Ray cluster has no GPUs "
+                               "(ray.cluster_resources() lists none), so no task could ever be "
+                               "scheduled; add GPU nodes (`ray start --num-gpus N`) or use --device cpu")
+        if not 0 < gpu_fraction <= 1:
+            raise RuntimeError(f"{RAY_GPU_FRACTION_ENV}={gpu_fraction}: must be in (0, 1]")
+
+
+def _run_ray(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
+             finish: Finish, *, jobs: int, address: str | None, stream: TextIO) -> None:
+    ray = _ray_module()
+    gpu_fraction = float(os.environ.get(RAY_GPU_FRACTION_ENV, RAY_GPU_FRACTION))
+    owned = connect_ray(address, jobs, stream)
+    pending: dict[Any, tuple[str, str]] = {}
+    try:
+        resources = ray.cluster_resources()
+        check_cluster(resources, opts, gpu_fraction)
+        task = ray.remote(ray_grade_task).options(
+            num_cpus=1, num_gpus=gpu_fraction if opts.device == "cuda" else 0, max_retries=2,
+            name=f"gmgrade-{assignment}")
+        course_ref = ray.put(pack_course(course, assignment))
+        options = asdict(opts)
+        in_flight = max(2, 2 * int(resources.get("CPU", 1)))  # bounds the driver's memory
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < in_flight:
+                sid, path, fp = queue.pop(0)
+                ref = task.remote(course_ref, assignment, sid, pack_submission(path), options)
+                pending[ref] = (sid, fp)
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                sid, fp = pending.pop(ref)
+                try:
+                    out = ray.get(ref)
+                    result, log = SubmissionResult.from_dict(out["result"]), out["log"]
+                except ray.exceptions.RayError as e:  # a lost node or worker: this student only
+                    result = _grader_failure(sid, assignment, "the autograder failed on this "
+                                             "submission — your instructor has the details", Status.ERROR)
+                    log = f"Ray task failed: {type(e).__name__}: {e}"[-6000:]
+                finish(sid, fp, result, log)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if owned:
+            ray.shutdown()

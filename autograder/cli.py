@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", help="folder with one entry per student")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--regrade", action="store_true", help="grade again students already graded")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: this machine (default); ray: one Ray task per submission")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: the cluster to join (e.g. HEAD:6379, or 'auto'); "
+                        "default: $RAY_ADDRESS, else a Ray instance started on this machine")
     _common(p)
 
     p = sub.add_parser("verify", help="check every reference, skeleton and bank submission")
@@ -47,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("export", help="package an assignment for another grading platform")
-    p.add_argument("platform", choices=["gradescope"])
+    p.add_argument("platform", choices=["gradescope", "otter"],
+                   help="gradescope: a Gradescope autograder zip; otter: an otter-grader autograder zip")
     p.add_argument("assignment")
     p.add_argument("--out", required=True, help="the zip file to write")
     p.add_argument("--course", help="course folder")
@@ -59,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(cfg: config.Config, include_hidden: bool) -> GradeOptions:
-    return GradeOptions(timeout=cfg.timeout, memory_mb=cfg.memory, device=cfg.resolved_device(),
+def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") -> GradeOptions:
+    # On a Ray cluster the GPUs are the workers' (checked against the cluster's resources
+    # before anything is submitted), so `cuda` is not checked here and `auto` means cpu.
+    device = cfg.resolved_device() if executor == "local" else ("cuda" if cfg.device == "cuda" else "cpu")
+    return GradeOptions(timeout=cfg.timeout, memory_mb=cfg.memory, device=device,
                         sandbox=cfg.sandbox, include_hidden=include_hidden)
 
 
@@ -96,8 +105,11 @@ def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
         raise CourseError(f"{folder} is not a folder; it should hold one entry per student "
                           "(STUDENT/, STUDENT.py, STUDENT.ipynb or STUDENT.zip)")
     out = Path(args.out)
-    summary = grade_batch(course, args.assignment, folder, out, _options(cfg, True),
-                          jobs=cfg.jobs, regrade=args.regrade)
+    if args.address and args.executor != "ray":
+        raise CourseError("--address needs --executor ray")
+    summary = grade_batch(course, args.assignment, folder, out, _options(cfg, True, args.executor),
+                          jobs=cfg.jobs, regrade=args.regrade,
+                          executor=args.executor, address=args.address)
     print(report.summary_text(summary))
     print()
     print(summary["students_text"])
@@ -150,6 +162,13 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_export(args: argparse.Namespace, course: Course) -> int:
+    if args.platform == "otter":
+        from autograder import otter
+
+        out = otter.export_zip(course, args.assignment, Path(args.out))
+        print(f"wrote {out}: an otter-grader autograder; try it with `otter run -a {out} "
+              f"{args.assignment}.ipynb`, or use it with `otter grade` or on Gradescope")
+        return ExitCode.OK
     from autograder.gradescope import export_zip
 
     out = export_zip(course, args.assignment, Path(args.out))

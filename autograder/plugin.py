@@ -28,6 +28,7 @@ from autograder.student import StudentAbort, StudentFailure, StudentProxy, Stude
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
+DEFAULT_TIMEOUT = 10.0  # seconds per test unless --timeout says otherwise
 
 
 def register_hypothesis_profile(max_examples: int = DEFAULT_MAX_EXAMPLES) -> None:
@@ -160,6 +161,14 @@ class GradingPlugin:
         self._reference: Reference | None = None
         self.collect_errors: list[str] = []
 
+    def _limit(self, item: pytest.Item) -> float:
+        """A test's time limit: the default (``--timeout``), or its own ``@timeout``
+        scaled by the same factor, so a slower grading machine can raise every limit."""
+        marker = item.get_closest_marker("gm_timeout")
+        if marker is None:
+            return self.default_timeout
+        return marker.args[0] * self.default_timeout / DEFAULT_TIMEOUT
+
     # ------------------------------------------------------------------ hooks
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "gm_points(n): points for this test")
@@ -187,7 +196,7 @@ class GradingPlugin:
             self.expected.append(Expected(
                 nodeid=item.nodeid, test_id=item.name, name=name,
                 points=points.args[0] if points else 1.0, hidden=hidden,
-                timeout=limit.args[0] if limit else self.default_timeout))
+                timeout=self._limit(item)))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -242,11 +251,10 @@ class GradingPlugin:
             np.random.seed(seed % (2**32))
         except ImportError:
             pass
-        limit = request.node.get_closest_marker("gm_timeout")
         proxy = None
         if "student" in request.fixturenames:
             proxy = request.getfixturevalue("student")
-            proxy._start_test(limit.args[0] if limit else self.default_timeout)
+            proxy._start_test(self._limit(request.node))
         yield
         if proxy is not None:
             proxy._finish_test()

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from autograder import sandbox, submission
 from autograder.course import Course
-from autograder.plugin import GradingPlugin, run_pytest
+from autograder.plugin import DEFAULT_TIMEOUT, GradingPlugin, run_pytest
 from autograder.results import Status, SubmissionResult, TestResult
 from autograder.student import StudentProxy, WorkerSession, WorkerUnavailable
 
 
 @dataclass(frozen=True)
 class GradeOptions:
-    timeout: float = 10.0  # per test, seconds
+    timeout: float = DEFAULT_TIMEOUT  # per test, seconds; tests' own @timeout limits scale with it
     memory_mb: int = 4096
     device: str = "cpu"
     sandbox: str = "auto"
