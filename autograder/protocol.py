@@ -199,9 +199,10 @@ def write_frame(stream: BinaryIO, value: Any) -> None:
 
 
 class _Decoder:
-    def __init__(self, blob: memoryview) -> None:
+    def __init__(self, blob: memoryview, helpers: bool = True) -> None:
         self.blob = blob
         self.nodes = 0
+        self.helpers = helpers
         self.devices: set[str] = set()  # the device types the sender's tensors were on
 
     def dec(self, node: Any, depth: int = 0) -> Any:
@@ -252,11 +253,13 @@ class _Decoder:
         if k == "tensor":
             return self.tensor(node)
         if k == "helper":
+            if not self.helpers:
+                raise ProtocolError("a grader-provided object cannot come from the submission")
             name = node.get("name")
             if type(name) is not str:
                 raise ProtocolError("malformed helper")
             params = self.dec(node.get("params"), depth + 1)
-            if type(params) is not dict:
+            if type(params) is not dict or "name" in params:
                 raise ProtocolError("malformed helper params")
             return Helper(name, **params)
         if k == "unsupported":
@@ -292,11 +295,15 @@ class _Decoder:
         return t
 
 
-def decode(data: bytes, devices: set[str] | None = None) -> Any:
+def decode(data: bytes, devices: set[str] | None = None, *, helpers: bool = True) -> Any:
     """Decode a frame into fresh built-in objects and CPU tensors.
 
     ``devices``, when given, receives the device types the sender's tensors were on
     (tensors always arrive on the CPU; the grader checks the device separately).
+    ``helpers=False`` (the grader reading the worker's replies) refuses ``helper`` nodes: a
+    grader-provided object is named by the grader, never by the student's process.
+    Malformed input of any kind raises :class:`ProtocolError` and nothing else, so that a
+    hostile frame is reported as the student's fault and never breaks the grader.
     """
     if len(data) < 8:
         raise ProtocolError("truncated frame")
@@ -305,10 +312,16 @@ def decode(data: bytes, devices: set[str] | None = None) -> Any:
         raise ProtocolError("header too large or truncated")
     try:
         header = json.loads(data[8 : 8 + hlen].decode("ascii"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ProtocolError(f"header is not valid JSON: {e}") from None
-    dec = _Decoder(memoryview(data)[8 + hlen :])
-    value = dec.dec(header)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # deep nesting: RecursionError
+        raise ProtocolError(f"header is not valid JSON: {str(e)[:200]}") from None
+    dec = _Decoder(memoryview(data)[8 + hlen :], helpers)
+    try:
+        value = dec.dec(header)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, OverflowError, RuntimeError, MemoryError) as e:
+        # e.g. int("0x10"), or an empty tensor whose shape torch refuses to allocate
+        raise ProtocolError(f"malformed value ({type(e).__name__}: {str(e)[:200]})") from None
     if devices is not None:
         devices |= dec.devices
     return value

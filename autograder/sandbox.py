@@ -10,7 +10,10 @@
     file; ``/tmp`` is a private tmpfs; nothing else — not the course folder with
     ``solutions/`` and hidden tests, not the output folder, not other students;
   * ``--die-with-parent`` and ``--new-session``; when the grader kills the sandbox every
-    process inside ends with it.
+    process inside ends with it;
+  * the root, ``/dev`` and the system are read-only; the only writable places are ``/tmp``
+    and ``/dev/shm``, size-limited tmpfs mounts (they live in RAM, outside the address-space
+    limit); no nested user namespaces (``--disable-userns``).
 
 ``process`` backend (no bubblewrap, e.g. a student's laptop or macOS): the worker is a
 plain child process in its own session with the same resource limits, a clean
@@ -19,18 +22,36 @@ as root — an unprivileged user id. It does NOT hide the file system or the net
 SECURITY.md says what each backend does and does not protect.
 
 Both backends apply limits in the child before it starts: address space (memory),
-CPU time, file size, open files and, under an unprivileged uid, process count.
+CPU time, file size, open files and, under an unprivileged uid, process count. Both also
+load a seccomp filter (x86_64 and aarch64) that refuses the few system calls that would
+get around those limits or out of the sandbox: SysV shared memory and message queues,
+``memfd_create`` (memory no address-space limit counts), new namespaces, ptrace and
+process_vm_*, mount, bpf, keyrings, io_uring, userfaultfd, perf events.
+
+When the grader runs as root, each sandbox gets a user id of its own (a random one from
+``UID_RANGE``, when this user namespace maps it; ``nobody`` otherwise). Everything the
+student's code starts runs under that uid, so the grader can count it (``RLIMIT_NPROC``
+exactly), watch the memory of all of it together (``Started`` polls the processes' PSS
+and stops the sandbox past the limit: many processes each under the per-process limit
+cannot add up to more) and kill all of it at the end — including daemons that left the
+session — without ever touching another student's sandbox.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import resource
+import secrets
 import shutil
+import signal
+import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +59,7 @@ import autograder
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 NOBODY = 65534
+UID_RANGE = (2_000_000_000, 2_100_000_000)  # per-sandbox user ids (when the grader is root)
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,8 @@ class Limits:
     file_mb: int = 64
     processes: int = 256
     open_files: int = 256
+    tmp_mb: int = 256  # the sandbox's /tmp (bwrap: RAM-backed tmpfs)
+    shm_mb: int = 64  # the sandbox's /dev/shm (bwrap)
 
 
 def bwrap_path() -> str | None:
@@ -156,11 +180,11 @@ def _expose_to_nobody(paths: list[str], stage: str) -> None:
             raise OSError(ctypes.get_errno(), f"bind {p} failed")
 
 
-def _drop_privileges() -> None:
+def _drop_privileges(uid: int = NOBODY, gid: int = NOBODY) -> None:
     if os.geteuid() == 0:
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgid(gid)
+        os.setuid(uid)
 
 
 def _apply_limits(limits: Limits) -> None:
@@ -173,17 +197,153 @@ def _apply_limits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _pids_of_uid(uid: int) -> list[int]:
+    """Live (not zombie) processes whose owner is ``uid``."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{p}").st_uid != uid:
+                continue
+            with open(f"/proc/{p}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            pids.append(int(p))
+    return pids
+
+
 def _nproc_for_uid(uid: int, budget: int) -> int:
     """RLIMIT_NPROC counts every process of the real uid: leave room for what already runs."""
-    count = 0
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                if os.stat(f"/proc/{p}").st_uid == uid:
-                    count += 1
-            except OSError:
-                pass
-    return count + budget
+    return len(_pids_of_uid(uid)) + budget
+
+
+def _mapped(uid: int, map_file: str) -> bool:
+    """True when ``uid`` exists in this user namespace (containers often map only a few)."""
+    try:
+        with open(map_file) as f:
+            for line in f:
+                inside, _, count = (int(x) for x in line.split())
+                if inside <= uid < inside + count:
+                    return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _sandbox_ids() -> tuple[int, int, bool]:
+    """``(uid, gid, own)`` for a new sandbox started by root: a user id no process has, from
+    ``UID_RANGE``, or ``nobody`` (shared with other sandboxes: ``own`` is False)."""
+    for _ in range(20):
+        uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+        if _mapped(uid, "/proc/self/uid_map") and not _pids_of_uid(uid):
+            gid = uid if _mapped(uid, "/proc/self/gid_map") else NOBODY
+            return uid, gid, True
+    return NOBODY, NOBODY, False
+
+
+def _memory_mb(pids: list[int]) -> float:
+    """Memory the processes use together: their proportional share (PSS) of anonymous and
+    shared-memory pages, so that pages shared after fork() are counted once."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                fields = dict(line.split(b":", 1) for line in f.read().splitlines() if b":" in line)
+            if b"Pss_Anon" in fields:
+                kb = int(fields[b"Pss_Anon"].split()[0]) + int(fields.get(b"Pss_Shmem", b"0 kB").split()[0])
+            else:  # older kernels: all of PSS (file pages too; errs on the safe side)
+                kb = int(fields[b"Pss"].split()[0])
+        except (OSError, KeyError, ValueError, IndexError):
+            continue
+        total_kb += kb
+    return total_kb / 1024
+
+
+# --------------------------------------------------------------------------- seccomp
+
+# System calls the worker never needs and that would get around the limits or out of the
+# sandbox. Denied with EPERM (clone3 with ENOSYS, so that the C library falls back to clone,
+# whose flags the filter can see).
+_DENY = ("shmget shmat shmctl msgget semget memfd_create unshare setns userfaultfd "
+         "perf_event_open bpf keyctl add_key request_key io_uring_setup io_uring_enter "
+         "io_uring_register ptrace process_vm_readv process_vm_writev mount umount2 pivot_root "
+         "chroot open_by_handle_at kexec_load init_module finit_module open_tree move_mount "
+         "fsopen fsmount").split()
+_SYSCALLS = {
+    # AUDIT_ARCH value, {name: number}
+    "x86_64": (0xC000003E, dict(zip(_DENY + ["clone", "clone3"], [
+        29, 30, 31, 68, 64, 319, 272, 308, 323, 298, 321, 250, 248, 249, 425, 426, 427, 101, 310,
+        311, 165, 166, 155, 161, 304, 246, 175, 313, 428, 429, 430, 432, 56, 435]))),
+    "aarch64": (0xC00000B7, dict(zip(_DENY + ["clone", "clone3"], [
+        194, 196, 195, 186, 190, 279, 97, 268, 282, 241, 280, 219, 217, 218, 425, 426, 427, 117,
+        270, 271, 40, 39, 41, 51, 265, 104, 105, 273, 428, 429, 430, 432, 220, 435]))),
+}
+_CLONE_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+
+
+def seccomp_program() -> bytes | None:
+    """The classic-BPF seccomp filter as raw ``struct sock_filter`` records (None when this
+    machine's architecture is not one we have syscall numbers for)."""
+    arch = platform.machine()
+    if arch not in _SYSCALLS:
+        return None
+    audit_arch, nr = _SYSCALLS[arch]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, kill = 0x7FFF0000, 0x80000000
+    eperm, enosys = 0x00050000 | 1, 0x00050000 | 38
+    prog: list[tuple] = [(ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]
+    if arch == "x86_64":  # the x32 ABI: same arch value, numbers from 0x40000000
+        prog.append((jge, "EPERM", 0, 0x40000000))
+    for name in _DENY:
+        prog.append((jeq, "EPERM", 0, nr[name]))
+    prog.append((jeq, "ENOSYS", 0, nr["clone3"]))
+    prog.append((jeq, 0, "ALLOW", nr["clone"]))
+    prog.append((ld, 0, 0, 16))  # low 32 bits of the first argument: clone's flags
+    prog.append((jset, "EPERM", "ALLOW", _CLONE_NEW_NAMESPACES))
+    labels = {"ALLOW": len(prog), "EPERM": len(prog) + 1, "ENOSYS": len(prog) + 2}
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, eperm), (ret, 0, 0, enosys)]
+    out = b""
+    for i, (code, jt, jf, k) in enumerate(prog):
+        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
+        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
+        out += struct.pack("=HBBI", code, jt, jf, k)
+    return out
+
+
+def _load_seccomp(program: bytes) -> None:
+    """Install ``program`` for this process and everything it starts (process backend;
+    bubblewrap loads it itself with --seccomp)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(program, len(program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(program) // 8, ctypes.addressof(buf))
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
+    if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(ctypes.get_errno(), "loading the seccomp filter failed")
+
+
+_BWRAP_HELP: str | None = None
+
+
+def _bwrap_supports(option: str) -> bool:
+    global _BWRAP_HELP
+    if _BWRAP_HELP is None:
+        try:
+            r = subprocess.run([bwrap_path() or "bwrap", "--help"], capture_output=True, text=True,
+                               timeout=20)
+            _BWRAP_HELP = r.stdout + r.stderr
+        except (OSError, subprocess.TimeoutExpired):
+            _BWRAP_HELP = ""
+    return option in _BWRAP_HELP
 
 
 @dataclass
@@ -195,25 +355,74 @@ class SandboxSpec:
 
 
 class Started:
-    """A running worker: the process and the grader's ends of the pipes."""
+    """A running worker: the process and the grader's ends of the pipes.
+
+    A watchdog thread stops the whole sandbox when all its processes together use more
+    than ``memory_mb`` (``stopped_because`` then says so), and :meth:`kill` ends every one
+    of them. The sandbox's processes are those of its own user id (``uid``), else those in
+    its pid namespace (``pidns``: bubblewrap without root), else those in the worker's
+    session (``session``: the process backend without root).
+    """
 
     def __init__(self, proc: subprocess.Popen, req_w: int, rep_r: int, scratch: str | None,
-                 stage: str | None = None) -> None:
+                 stage: str | None = None, *, uid: int | None = None, pidns: bool = False,
+                 session: bool = False, memory_mb: int = 0) -> None:
         self.proc = proc
         self.stage = stage  # bind targets of the child's private mount namespace
         self.req_w = req_w
         self.rep_r = rep_r
         self.scratch = scratch
+        self.uid = uid  # the sandbox's own user id, or None when it shares one
+        self.pidns = pidns
+        self.session = session
+        self._ns: str | None = None  # the sandbox's pid namespace, once seen
+        self.stopped_because: str | None = None
+        self._done = threading.Event()
+        if memory_mb and (uid is not None or pidns or session):
+            threading.Thread(target=self._watch, args=(memory_mb,), daemon=True).start()
+
+    def _members(self) -> list[int]:
+        if self.uid is not None:
+            return _pids_of_uid(self.uid)
+        if self.pidns:
+            if self._ns is None:
+                self._ns = _child_pidns(self.proc.pid)
+            return _pids_in_pidns(self._ns) if self._ns else []
+        if self.session:
+            return _pids_of_session(self.proc.pid)
+        return []
+
+    def _watch(self, limit_mb: int) -> None:
+        while not self._done.wait(0.1):
+            if _memory_mb(self._members()) > limit_mb:
+                self.stopped_because = (f"used more than {limit_mb} MB of memory (all its "
+                                        "processes together) and was stopped")
+                self._kill_processes()
+                return
+
+    def _kill_processes(self) -> None:
+        """SIGKILL the worker, its process group, and every other process of the sandbox;
+        the grader's ends of the pipes then see EOF. Safe to call from the watchdog."""
+        for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL),
+                     lambda: os.kill(self.proc.pid, signal.SIGKILL)):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        for _ in range(100):  # a fork bomb may add processes between two rounds
+            pids = self._members()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.02)
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.kill()
-        except ProcessLookupError:
-            pass
+        self._done.set()
+        self._kill_processes()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -228,6 +437,46 @@ class Started:
             if path:
                 shutil.rmtree(path, ignore_errors=True)
                 setattr(self, attr, None)
+
+
+def _child_pidns(pid: int) -> str | None:
+    """The pid namespace bubblewrap (``pid``) created for the sandbox, once it exists."""
+    try:
+        own = os.readlink("/proc/self/ns/pid")
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            for child in f.read().split():
+                ns = os.readlink(f"/proc/{child}/ns/pid")
+                if ns != own:
+                    return ns
+    except OSError:
+        pass
+    return None
+
+
+def _pids_in_pidns(ns: str) -> list[int]:
+    pids = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                if os.readlink(f"/proc/{p}/ns/pid") == ns:
+                    pids.append(int(p))
+            except OSError:
+                pass
+    return pids
+
+
+def _pids_of_session(sid: int) -> list[int]:
+    pids = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                if int(fields[3]) == sid and fields[0] not in (b"Z", b"X"):
+                    pids.append(int(p))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
 
 
 _BOOT = (
@@ -256,6 +505,8 @@ def start(spec: SandboxSpec) -> Started:
     if spec.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
     limits = spec.limits
+    program = seccomp_program()
+    seccomp_r: int | None = None
     scratch_host: str | None = None
     staged: list[str] = []
     stage: str | None = None
@@ -263,7 +514,7 @@ def start(spec: SandboxSpec) -> Started:
         grader_root = "/grader"
 
         def source(path: str) -> str:
-            """Where bwrap (running as nobody) can read ``path`` from."""
+            """Where bwrap (running as an unprivileged uid) can read ``path`` from."""
             nonlocal stage
             if os.geteuid() != 0 or _others_can_reach(path):
                 return path
@@ -289,18 +540,29 @@ def start(spec: SandboxSpec) -> Started:
             "--ro-bind", source(str(spec.submission)), f"/submission/{spec.submission.name}",
             "--proc", "/proc",
             "--dev", "/dev",
-            "--tmpfs", "/tmp",
+            # tmpfs lives in RAM, where the address-space limit does not see it: cap each one
+            *_size(limits.shm_mb), "--tmpfs", "/dev/shm",
+            *_size(limits.tmp_mb), "--tmpfs", "/tmp",
             "--unshare-all",
             "--die-with-parent",
             "--new-session",
             "--hostname", "sandbox",
             "--chdir", "/tmp",
         ]
+        if _bwrap_supports("--disable-userns"):  # no nested namespaces with mounts of their own
+            args += ["--unshare-user", "--disable-userns"]
         if spec.device != "cpu":
             # GPU grading: the NVIDIA device nodes must be visible inside.
             for dev in sorted(os.listdir("/dev")):
                 if dev.startswith("nvidia"):
                     args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
+        if _bwrap_supports("--remount-ro"):  # only /tmp and /dev/shm stay writable
+            args += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        if program is not None:
+            seccomp_r, seccomp_w = os.pipe()
+            os.write(seccomp_w, program)  # a few hundred bytes: fits in the pipe
+            os.close(seccomp_w)
+            args += ["--seccomp", str(seccomp_r)]
         env["GMGRADE_PIDNS"] = "1"
         env["GMGRADE_SCRATCH"] = "/tmp/work"
         env["GMGRADE_SUBMISSION"] = f"/submission/{spec.submission.name}"
@@ -312,24 +574,27 @@ def start(spec: SandboxSpec) -> Started:
         env["GMGRADE_SUBMISSION"] = str(spec.submission)
         env["TMPDIR"] = scratch_host
         cmd = [sys.executable, "-s", "-E", "-c", _BOOT.format(root=str(PACKAGE_DIR.parent))]
-    nproc = None
-    if os.geteuid() == 0 and (spec.backend == "bwrap" or _process_backend_can_drop()):
-        nproc = _nproc_for_uid(NOBODY, limits.processes)
-    elif spec.backend == "process":
-        nproc = _nproc_for_uid(os.getuid(), limits.processes)
+    drop = os.geteuid() == 0 and (spec.backend == "bwrap" or _process_backend_can_drop())
+    uid, gid, own = _sandbox_ids() if drop else (os.getuid(), os.getgid(), False)
+    if own:
+        nproc = limits.processes  # nothing else runs under this uid
+        if spec.backend == "process":
+            env["GMGRADE_OWN_UID"] = "1"  # the worker may kill(-1) what a test left behind
+    else:
+        nproc = _nproc_for_uid(uid, limits.processes)
 
     env["GMGRADE_FDS"] = f"{req_r},{rep_w}"
-
-    drop = spec.backend == "bwrap" or _process_backend_can_drop()
+    fds = (req_r, rep_w) + ((seccomp_r,) if seccomp_r is not None else ())
 
     def preexec() -> None:
         if staged and stage:
             _expose_to_nobody(staged, stage)
         if drop:
-            _drop_privileges()
-        if nproc is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            _drop_privileges(uid, gid)
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         _apply_limits(limits)
+        if program is not None and spec.backend == "process":
+            _load_seccomp(program)  # last: bubblewrap needs mount() etc. and loads it itself
 
     proc = subprocess.Popen(
         cmd,
@@ -339,13 +604,19 @@ def start(spec: SandboxSpec) -> Started:
         env=env,
         cwd=scratch_host or "/",
         preexec_fn=preexec,
-        pass_fds=(req_r, rep_w),
+        pass_fds=fds,
         start_new_session=True,
         close_fds=True,
     )
-    os.close(req_r)
-    os.close(rep_w)
-    return Started(proc, req_w, rep_r, scratch_host, stage)
+    for fd in fds:
+        os.close(fd)
+    return Started(proc, req_w, rep_r, scratch_host, stage, uid=uid if own else None,
+                   pidns=spec.backend == "bwrap" and not own,
+                   session=spec.backend == "process" and not own, memory_mb=limits.memory_mb)
+
+
+def _size(mb: int) -> list[str]:
+    return ["--size", str(mb * 2 ** 20)] if _bwrap_supports("--size") else []
 
 
 def _process_backend_can_drop() -> bool:

@@ -66,9 +66,22 @@ class WorkerUnavailable(StudentAbort):
     """The submission could not be loaded at all (every test fails with this message)."""
 
 
+def _text(value: Any, limit: int) -> str:
+    """A string the worker sent, cut to ``limit`` characters ("" for anything else)."""
+    return value[:limit] if type(value) is str else ""
+
+
+def _texts(value: Any, limit: int, count: int) -> list[str]:
+    """A list of strings the worker sent: at most ``count``, each cut to ``limit``."""
+    if type(value) is not list:
+        return []
+    return [v[:limit] for v in value if type(v) is str][:count]
+
+
 def _describe_status(status: dict) -> str:
+    # Everything here came from the untrusted worker: only short, typed fields are used.
     if status.get("kind") == "signal":
-        name = status.get("name", "")
+        name = _text(status.get("name"), 20)
         if name == "SIGKILL":
             return "was killed (it probably ran out of memory or CPU time)"
         if name == "SIGXCPU":
@@ -76,7 +89,8 @@ def _describe_status(status: dict) -> str:
         if name == "SIGXFSZ":
             return "wrote a file larger than the limit"
         return f"was killed by signal {name}"
-    return f"ended the process with exit code {status.get('value')}"
+    code = status.get("value")
+    return f"ended the process with exit code {code if type(code) is int else '?'}"
 
 
 class _OutputTail:
@@ -116,7 +130,7 @@ class WorkerSession:
 
     def __init__(self, spec: sandbox.SandboxSpec, cells: list[str], module: str, *,
                  filename: str, startup_timeout: float = 120.0, load_timeout: float = 60.0,
-                 cell_timeout: float = 10.0) -> None:
+                 cell_timeout: float = 10.0, load_budget: float | None = None) -> None:
         self.spec = spec
         self.cells = cells
         self.module = module
@@ -129,17 +143,37 @@ class WorkerSession:
         self.load_info: LoadInfo | None = None
         self.in_test = False
         self.restarts = 0
-        self._buf = b""
+        # After a timeout or crash the worker is restarted and the file loaded again; all
+        # loads together get this many seconds, so that a slow top level cannot multiply
+        # its cost by the number of tests.
+        self.load_budget = 3 * load_timeout if load_budget is None else load_budget
+        self.load_spent = 0.0
+        # A load that failed (crash, timeout, budget spent) fails the same way again: every
+        # later test gets the same answer at once instead of a new worker and a new load.
+        self.unavailable: WorkerUnavailable | None = None
+        self._buf = bytearray()
         self.last_devices: set[str] = set()
 
     # ---------------------------------------------------------------- transport
-    def _send(self, msg: Any) -> None:
+    def _send(self, msg: Any, timeout: float) -> None:
+        """Write one request, giving up (TimeoutError) after ``timeout`` seconds: a worker
+        that stops reading its requests must not block the grader on a full pipe."""
         assert self.proc is not None
         data = protocol.encode(msg)
-        frame = struct.pack(">Q", len(data)) + data
-        view = memoryview(frame)
+        view = memoryview(struct.pack(">Q", len(data)) + data)
+        deadline = time.monotonic() + timeout
+        fd = self.proc.req_w
         while view:
-            n = os.write(self.proc.req_w, view)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            _, ready, _ = select.select([], [fd], [], remaining)
+            if not ready:
+                raise TimeoutError
+            try:
+                n = os.write(fd, view)  # the fd is non-blocking: writes what fits
+            except BlockingIOError:
+                continue
             view = view[n:]
 
     def _read_exact(self, n: int, deadline: float) -> bytes:
@@ -154,8 +188,9 @@ class WorkerSession:
             chunk = os.read(self.proc.rep_r, max(65536, n - len(self._buf)))
             if not chunk:
                 raise EOFError
-            self._buf += chunk
-        out, self._buf = self._buf[:n], self._buf[n:]
+            self._buf += chunk  # a bytearray: large answers arrive in linear time
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
         return out
 
     def _recv(self, timeout: float) -> Any:
@@ -166,14 +201,35 @@ class WorkerSession:
                 f"the answer is {size / 1e6:.0f} MB, more than the "
                 f"{protocol.MAX_FRAME_BYTES / 1e6:.0f} MB limit")
         self.last_devices = set()
-        return protocol.decode(self._read_exact(size, deadline), self.last_devices)
+        return protocol.decode(self._read_exact(size, deadline), self.last_devices, helpers=False)
+
+    def _dead_because(self) -> str | None:
+        """Why the grader itself stopped the sandbox, if it did (e.g. total memory)."""
+        return self.proc.stopped_because if self.proc is not None else None
 
     # ---------------------------------------------------------------- life cycle
     def ensure_started(self) -> LoadInfo:
         if self.proc is not None and self.load_info is not None:
             return self.load_info
+        if self.unavailable is not None:
+            raise WorkerUnavailable(self.unavailable.feedback)
+        try:
+            return self._start_and_load()
+        except WorkerUnavailable as e:
+            self.unavailable = e
+            raise
+
+    def _start_and_load(self) -> LoadInfo:
+        left = self.load_budget - self.load_spent
+        if left <= 0:
+            raise WorkerUnavailable(
+                f"your code had to be loaded again after a timeout or a crash, and loading it "
+                f"has taken {self.load_spent:.0f} s in total, more than the "
+                f"{self.load_budget:g} s allowed; the remaining tests were not run. Make the "
+                "top level of your file fast (no training loops or experiments there)")
         self.proc = sandbox.start(self.spec)
-        self._buf = b""
+        os.set_blocking(self.proc.req_w, False)  # see _send
+        self._buf = bytearray()
         self.output = _OutputTail(self.proc.proc.stdout)
         try:
             ready = self._recv(self.startup_timeout)
@@ -184,31 +240,48 @@ class WorkerSession:
             self.kill()
             raise RuntimeError(f"the grading worker failed to start ({type(e).__name__}); "
                                f"worker output:\n{out[-2000:]}") from None
-        self._send({"op": "load", "module": self.module, "filename": self.filename,
-                    "cells": self.cells, "cell_timeout": self.cell_timeout})
+        limit = min(self.load_timeout, left)
+        started = time.monotonic()
         try:
-            msg = self._recv(self.load_timeout)
+            self._send({"op": "load", "module": self.module, "filename": self.filename,
+                        "cells": self.cells, "cell_timeout": self.cell_timeout}, limit)
+            msg = self._recv(limit - (time.monotonic() - started))
         except TimeoutError:
+            self.load_spent += time.monotonic() - started
             self.kill()
+            if limit < self.load_timeout:
+                raise WorkerUnavailable(
+                    f"your code had to be loaded again after a timeout or a crash, and loading "
+                    f"it took more than the {self.load_budget:g} s allowed in total; the "
+                    "remaining tests were not run. Make the top level of your file fast") from None
             self.load_info = None
             raise WorkerUnavailable(
                 f"loading your code took longer than {self.load_timeout:g} s; move long-running "
                 "code (training loops, experiments) out of the top level of your file") from None
-        except (EOFError, protocol.ProtocolError):
+        except (EOFError, OSError, protocol.ProtocolError) as e:
+            self.load_spent += time.monotonic() - started
             tail = self.output.text()[-600:] if self.output else ""
+            why = self._dead_because()
             self.kill()
+            if why:
+                raise WorkerUnavailable(f"loading your code {why}") from None
+            if isinstance(e, protocol.ProtocolError):
+                raise WorkerUnavailable("while your code was being loaded, the grading process sent "
+                                        f"something the grader cannot read ({e})") from None
             raise WorkerUnavailable(
                 "your code ended the grading process while it was being loaded (did it call "
                 "os._exit, or run out of memory at the top level?)"
                 + (f"\nLast output:\n{tail}" if tail.strip() else "")) from None
+        self.load_spent += time.monotonic() - started
         if type(msg) is not dict or msg.get("ev") != "loaded":
             self.kill()
             raise WorkerUnavailable("the grading process answered with something unexpected "
                                     "while your code was being loaded")
+        # Student code ran before this reply: it may be forged. Keep it short and typed.
         info = LoadInfo(
-            functions=[f for f in msg.get("functions", []) if type(f) is str][:1000],
-            notes=[n for n in msg.get("notes", []) if type(n) is str][:50],
-            error=msg.get("error") if type(msg.get("error")) is str else None,
+            functions=_texts(msg.get("functions"), 200, 1000),
+            notes=_texts(msg.get("notes"), 2000, 50),
+            error=_text(msg.get("error"), 2000) or None,
         )
         self.load_info = info
         return info
@@ -226,10 +299,10 @@ class WorkerSession:
     # ---------------------------------------------------------------- per test
     def begin_test(self, cpu_seconds: int) -> None:
         self.ensure_started()
-        self._send({"op": "fork", "cpu_seconds": int(cpu_seconds)})
         try:
+            self._send({"op": "fork", "cpu_seconds": int(cpu_seconds)}, 30.0)
             msg = self._recv(30.0)
-        except (TimeoutError, EOFError, protocol.ProtocolError):
+        except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
             self.kill()
             raise StudentCrash("the grading process stopped answering before the test started "
                                "(your code may have broken it at import time)") from None
@@ -242,10 +315,11 @@ class WorkerSession:
         if self.proc is None or not self.in_test:
             return
         self.in_test = False
+        deadline = time.monotonic() + 10.0  # in all: a worker that keeps talking is cut off
         try:
-            self._send({"op": "end"})
+            self._send({"op": "end"}, 10.0)
             while True:
-                msg = self._recv(10.0)
+                msg = self._recv(deadline - time.monotonic())
                 if type(msg) is dict and msg.get("ev") == "done":
                     return
         except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
@@ -259,14 +333,18 @@ class WorkerSession:
                 self.begin_test(cpu_seconds)
             msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": dict(kwargs),
                    "device": self.spec.device, "grad": grad, "report_mutation": report_mutation}
-            self._send(msg)
-            reply = self._recv(timeout)
+            deadline = time.monotonic() + timeout
+            self._send(msg, timeout)
+            reply = self._recv(deadline - time.monotonic())
         except TimeoutError:
             self.kill()
             raise StudentTimeout(f"{fn}() timed out after {limit:g} s (this test's time limit); look "
                                  "for an endless loop or a much slower method than needed") from None
         except (EOFError, BrokenPipeError, ConnectionError):
+            why = self._dead_because()
             self.kill()
+            if why:
+                raise StudentCrash(f"{fn}() {why}") from None
             raise StudentCrash(f"{fn}() ended the grading process (did it call os._exit, or "
                                "run out of memory?)") from None
         except protocol.ProtocolError as e:

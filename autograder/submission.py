@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -63,12 +64,13 @@ def notebook_cells(text: str, name: str) -> tuple[list[str], list[str]]:
                               f"{str(e)[:200]})") from None
     cells, notes = [], []
     dropped = 0
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
+    raw_cells = nb.get("cells", [])
+    for cell in raw_cells if isinstance(raw_cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
-        if not isinstance(src, str):
-            src = "".join(src) if isinstance(src, list) else ""
+        if not isinstance(src, str):  # a list of lines; anything else in it is ignored
+            src = "".join(s for s in src if isinstance(s, str)) if isinstance(src, list) else ""
         if src.lstrip().startswith("%%"):
             dropped += 1
             continue
@@ -150,8 +152,14 @@ def _from_zip(path: Path, assignment: str) -> tuple[bytes, str, list[str]]:
         info = zf.getinfo(chosen)
         if info.file_size > MAX_SOURCE_BYTES:
             raise SubmissionError(f"{chosen} in {path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MB")
-        with zf.open(info) as f:
-            data = f.read(MAX_SOURCE_BYTES + 1)  # never trust the declared size
+        try:
+            with zf.open(info) as f:
+                data = f.read(MAX_SOURCE_BYTES + 1)  # never trust the declared size
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+                NotImplementedError, ValueError) as e:
+            # a bad CRC or a lying size header, an encrypted member, an unknown compression
+            raise SubmissionError(f"{chosen} in {path.name} cannot be read ({type(e).__name__}: "
+                                  f"{str(e)[:200]})") from None
         return data, PurePosixPath(chosen).name, notes
 
 
@@ -181,6 +189,9 @@ def load(path: Path, assignment: str, student: str | None = None) -> Submission:
     elif path.suffix == ".zip":
         data, name, notes = _from_zip(path, assignment)
     elif path.suffix in SUFFIXES:
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+            # a named pipe would block the grader for ever, a device would never end
+            raise SubmissionError(f"{path.name} is not a regular file; submit the file itself")
         if path.stat().st_size > MAX_SOURCE_BYTES:
             raise SubmissionError(f"{path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MB")
         data, name, notes = path.read_bytes(), path.name, []
@@ -194,12 +205,18 @@ def load(path: Path, assignment: str, student: str | None = None) -> Submission:
 
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]")
+# Names the batch writes next to the students' folders in the output folder (report.py):
+# a student called e.g. ``grades.csv.py`` must not get a folder of that name.
+RESERVED_IDS = {"grades.csv", "summary.json"}
 
 
 def student_id(entry: Path) -> str:
     name = entry.name if entry.is_dir() else entry.stem
     sid = _SAFE_ID.sub("_", name).lstrip(".") or "student"
-    return sid[:100]
+    sid = sid[:100]
+    if sid.lower() in RESERVED_IDS:
+        sid += "_"  # "_" cannot end a reserved name, and "~" (used below) cannot occur
+    return sid
 
 
 def batch_entries(folder: Path) -> list[tuple[str, Path]]:
