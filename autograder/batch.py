@@ -1,7 +1,8 @@
 """Grading a folder of submissions in parallel, resumably, here or on a Ray cluster.
 
-Each submission is graded by a fresh trusted process (``python -m autograder.runner``)
-with its own sandboxed worker, so students never share state. A student is done once
+Each submission is graded by a fresh trusted process (a fork of a pre-warmed template,
+``autograder.warm``, or ``python -m autograder.runner``) with its own sandboxed worker, so
+students never share state. A student is done once
 ``DIR/STUDENT/results.json`` and its fingerprint (hash of the submission, the tests
 and the options) are written; re-running skips done students unless ``regrade``, so an
 interrupted batch (Ctrl-C, ``kill -9``) finishes the rest without losing or
@@ -37,6 +38,7 @@ from autograder import report, submission
 from autograder.course import MARKER, Course
 from autograder.results import Status, SubmissionResult
 from autograder.runner import GradeOptions, request_json
+from autograder.warm import WarmRunner
 
 FINGERPRINT = ".gmgrade-fingerprint"
 SUBMISSION_WALL_LIMIT = 1800.0
@@ -93,24 +95,33 @@ def load_results(out_dir: Path, students: list[str]) -> list[SubmissionResult]:
 
 
 def grade_one_isolated(course: Course, assignment: str, student: str, path: Path,
-                       opts: GradeOptions) -> tuple[SubmissionResult, str]:
-    """Grade in a separate trusted process; a crash there becomes an error result."""
+                       opts: GradeOptions, warm: WarmRunner | None = None) -> tuple[SubmissionResult, str]:
+    """Grade in a separate trusted process; a crash there becomes an error result.
+
+    With ``warm``, that process is a fork of the batch's pre-warmed template instead of a
+    fresh ``python -m autograder.runner`` (same code, imports already paid).
+    """
     with tempfile.TemporaryDirectory(prefix="gmgrade-req-") as tmp:
         out = Path(tmp) / "result.json"
         req = Path(tmp) / "request.json"
         req.write_text(request_json(course, assignment, path, student, opts, out))
-        env = dict(os.environ)
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
         try:
-            proc = subprocess.run([sys.executable, "-m", "autograder.runner", str(req)],
-                                  capture_output=True, text=True, timeout=SUBMISSION_WALL_LIMIT,
-                                  env=env, stdin=subprocess.DEVNULL)
-            detail = proc.stderr[-6000:]
-        except subprocess.TimeoutExpired:
+            if warm is not None:
+                err = Path(tmp) / "stderr.txt"
+                code = warm.run(req, err, SUBMISSION_WALL_LIMIT)
+                detail = err.read_text(errors="replace")[-6000:] if err.exists() else ""
+            else:
+                env = dict(os.environ)
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
+                proc = subprocess.run([sys.executable, "-m", "autograder.runner", str(req)],
+                                      capture_output=True, text=True, timeout=SUBMISSION_WALL_LIMIT,
+                                      env=env, stdin=subprocess.DEVNULL)
+                code, detail = proc.returncode, proc.stderr[-6000:]
+        except (subprocess.TimeoutExpired, TimeoutError):
             return _grader_failure(student, assignment, "grading took longer than "
                                    f"{SUBMISSION_WALL_LIMIT:g} s and was stopped",
                                    Status.TIMEOUT), ""
-        if proc.returncode != 0 or not out.exists():
+        if code != 0 or not out.exists():
             return _grader_failure(student, assignment, "the autograder failed on this submission "
                                    "— your instructor has the details", Status.ERROR), detail
         data = json.loads(out.read_text())
@@ -208,8 +219,10 @@ Finish = Callable[[str, str, SubmissionResult, str], None]
 
 def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
                finish: Finish, *, jobs: int, grade_fn: Callable[..., tuple[SubmissionResult, str]]) -> None:
+    warm = WarmRunner() if grade_fn is grade_one_isolated and len(todo) > 1 else None
+    extra = {"warm": warm} if warm is not None else {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        pending = {pool.submit(grade_fn, course, assignment, sid, path, opts): (sid, fp)
+        pending = {pool.submit(grade_fn, course, assignment, sid, path, opts, **extra): (sid, fp)
                    for sid, path, fp in todo}
         try:
             while pending:
@@ -222,6 +235,9 @@ def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]
             for fut in pending:
                 fut.cancel()
             raise
+        finally:
+            if warm is not None:
+                warm.close()
 
 
 # ------------------------------------------------------------------ the Ray executor

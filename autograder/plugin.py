@@ -254,7 +254,7 @@ class GradingPlugin:
         proxy = None
         if "student" in request.fixturenames:
             proxy = request.getfixturevalue("student")
-            proxy._start_test(self._limit(request.node))
+            proxy._start_test(self._limit(request.node), seed)
         yield
         if proxy is not None:
             proxy._finish_test()
@@ -274,7 +274,7 @@ def run_pytest(files: list[Path], plugin: GradingPlugin, rootdir: Path) -> int:
         "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir", str(rootdir),
         "-o", "python_files=test_*.py", "-o", "addopts=", "-o", "console_output_style=classic",
         "-W", "ignore::DeprecationWarning", "--no-header", "-rN", "--tb=no",
-        "--import-mode=importlib",
+        "--import-mode=importlib", "--assert=plain",  # tests report through expect_*: no rewriting
     ]
     sys.dont_write_bytecode = True
     sink = io.StringIO()

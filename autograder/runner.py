@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import sandbox, submission
-from autograder.course import Course
+from autograder.course import Course, CourseError
 from autograder.plugin import DEFAULT_TIMEOUT, GradingPlugin, run_pytest
 from autograder.results import Status, SubmissionResult, TestResult
 from autograder.student import StudentProxy, WorkerSession, WorkerUnavailable
@@ -39,6 +39,9 @@ def _test_files(course: Course, assignment: str, include_hidden: bool) -> list[P
     files = course.public_tests(assignment)
     if include_hidden:
         files += course.hidden_tests(assignment)
+    if not files:  # pytest given no file would collect whatever lies in the current folder
+        raise CourseError(f"{assignment}: no test files (test_*.py) in "
+                          f"{course.public_dir(assignment)}" + (" or the hidden tests" if include_hidden else ""))
     return files
 
 
@@ -161,6 +164,10 @@ def request_json(course: Course, assignment: str, path: Path, student: str, opts
 
 
 def main(argv: list[str]) -> int:
+    """One submission of a batch, in its own trusted process: ``python -m autograder.runner REQ``."""
+    import torch
+
+    torch.set_num_threads(1)  # batches run one such process per job: no oversubscription
     req = json.loads(Path(argv[0]).read_text())
     course = Course(Path(req["course"]))
     opts = GradeOptions(**req["options"])

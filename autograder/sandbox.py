@@ -18,7 +18,9 @@
 ``process`` backend (no bubblewrap, e.g. a student's laptop or macOS): the worker is a
 plain child process in its own session with the same resource limits, a clean
 environment, a private scratch folder as working directory, and — when the grader runs
-as root — an unprivileged user id. It does NOT hide the file system or the network.
+as root — an unprivileged user id (``_rebuild_in_place`` makes Python reachable for it when
+it is installed under a closed folder such as /root). It does NOT hide the file system or
+the network.
 SECURITY.md says what each backend does and does not protect.
 
 Both backends apply limits in the child before it starts: address space (memory),
@@ -178,6 +180,43 @@ def _expose_to_nobody(paths: list[str], stage: str) -> None:
         target = os.path.join(stage, str(i))
         if libc.mount(p.encode(), target.encode(), None, _MS_BIND | _MS_REC, None) != 0:
             raise OSError(ctypes.get_errno(), f"bind {p} failed")
+
+
+def _closed_ancestor(path: str) -> str | None:
+    """The outermost folder above (or at) ``path`` that others may not enter, if any."""
+    parts = Path(path).parts
+    for i in range(1, len(parts) + 1):
+        p = os.path.join(*parts[:i])
+        try:
+            if not os.stat(p).st_mode & 0o001:
+                return p
+        except OSError:
+            return p
+    return None
+
+
+def _rebuild_in_place(paths: list[str], stage: str) -> None:
+    """Process backend as root, after :func:`_expose_to_nobody`: cover each closed folder
+    above ``paths`` (e.g. /root around a Python installed in ~/.pyenv) with an empty tmpfs
+    and bind each path back at its own name, so that the sandbox's uid can run Python from
+    where it is installed while everything else in that folder stays out of sight.
+    Without this the worker would run as root. Only in the child's mount namespace.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    covered: list[str] = []
+    for p in paths:
+        top = _closed_ancestor(p)
+        if top and not any(top == c or top.startswith(c + "/") for c in covered):
+            if libc.mount(b"tmpfs", top.encode(), b"tmpfs", 0x2 | 0x4, b"mode=755,size=1m") != 0:
+                raise OSError(ctypes.get_errno(), f"tmpfs over {top} failed")  # nosuid, nodev
+            covered.append(top)
+    for i, p in enumerate(paths):
+        os.makedirs(p, mode=0o755, exist_ok=True)
+        if libc.mount(os.path.join(stage, str(i)).encode(), p.encode(), None, _MS_BIND | _MS_REC,
+                      None) != 0:
+            raise OSError(ctypes.get_errno(), f"bind back {p} failed")
 
 
 def _drop_privileges(uid: int = NOBODY, gid: int = NOBODY) -> None:
@@ -574,6 +613,16 @@ def start(spec: SandboxSpec) -> Started:
         env["GMGRADE_SUBMISSION"] = str(spec.submission)
         env["TMPDIR"] = scratch_host
         cmd = [sys.executable, "-s", "-E", "-c", _BOOT.format(root=str(PACKAGE_DIR.parent))]
+        if os.geteuid() == 0 and _process_backend_can_drop():
+            # Python (or the engine) under a folder the sandbox's uid cannot enter: see
+            # _rebuild_in_place
+            staged = [r for r in _python_roots() + [str(PACKAGE_DIR.parent)]
+                      if not _others_can_reach(r)]
+            if staged:
+                stage = tempfile.mkdtemp(prefix="gmgrade-stage-")
+                os.chmod(stage, 0o755)
+                for i in range(len(staged)):
+                    os.makedirs(os.path.join(stage, str(i)))
     drop = os.geteuid() == 0 and (spec.backend == "bwrap" or _process_backend_can_drop())
     uid, gid, own = _sandbox_ids() if drop else (os.getuid(), os.getgid(), False)
     if own:
@@ -589,6 +638,8 @@ def start(spec: SandboxSpec) -> Started:
     def preexec() -> None:
         if staged and stage:
             _expose_to_nobody(staged, stage)
+            if spec.backend == "process":
+                _rebuild_in_place(staged, stage)
         if drop:
             _drop_privileges(uid, gid)
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
@@ -620,7 +671,8 @@ def _size(mb: int) -> list[str]:
 
 
 def _process_backend_can_drop() -> bool:
-    """Under the process backend, root drops to nobody only if nobody can run Python."""
+    """Under the process backend, root drops to an unprivileged uid when that uid can run
+    Python: directly, or through _rebuild_in_place (not when "/" itself is closed)."""
     if os.geteuid() != 0:
         return False
-    return all(_others_can_reach(r) for r in _python_roots() + [str(PACKAGE_DIR.parent)])
+    return all(_closed_ancestor(r) != "/" for r in _python_roots() + [str(PACKAGE_DIR.parent)])

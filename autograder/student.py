@@ -297,10 +297,10 @@ class WorkerSession:
         self.kill()
 
     # ---------------------------------------------------------------- per test
-    def begin_test(self, cpu_seconds: int) -> None:
+    def begin_test(self, cpu_seconds: int, seed: int = 0) -> None:
         self.ensure_started()
         try:
-            self._send({"op": "fork", "cpu_seconds": int(cpu_seconds)}, 30.0)
+            self._send({"op": "fork", "cpu_seconds": int(cpu_seconds), "seed": int(seed)}, 30.0)
             msg = self._recv(30.0)
         except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
             self.kill()
@@ -326,11 +326,11 @@ class WorkerSession:
             self.kill()
 
     def call(self, fn: str, args: tuple, kwargs: dict, *, timeout: float, limit: float, cpu_seconds: int,
-             grad: dict | None = None, report_mutation: bool = False) -> dict:
+             grad: dict | None = None, report_mutation: bool = False, seed: int = 0) -> dict:
         """Run ``fn(*args, **kwargs)`` in the worker; return the decoded reply dict."""
         try:
             if not self.in_test:
-                self.begin_test(cpu_seconds)
+                self.begin_test(cpu_seconds, seed)
             msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": dict(kwargs),
                    "device": self.spec.device, "grad": grad, "report_mutation": report_mutation}
             deadline = time.monotonic() + timeout
@@ -394,10 +394,14 @@ class StudentProxy:
         self._cpu_seconds = cpu_seconds
         self._poisoned: StudentAbort | None = None
         self._deadline: float | None = None
+        self._seed = 0
 
     # called by the runner around each test
-    def _start_test(self, timeout: float) -> None:
+    def _start_test(self, timeout: float, seed: int = 0) -> None:
+        """``seed`` seeds torch, random and numpy in the worker's child for this test, so a
+        student's unseeded randomness is the same on every run of the same submission."""
         self._timeout = timeout
+        self._seed = seed
         self._deadline: float | None = None  # starts at the first call, once the worker is up
         self._poisoned = None
 
@@ -429,7 +433,7 @@ class StudentProxy:
                 raise StudentTimeout(f"{fn}() timed out after {self._timeout:g} s (this test's time "
                                      "limit, shared by all its calls)")
             return self._session.call(fn, args, kwargs, timeout=remaining, limit=self._timeout,
-                                      cpu_seconds=self._cpu_seconds, **extra)
+                                      cpu_seconds=self._cpu_seconds, seed=self._seed, **extra)
         except (StudentTimeout, StudentCrash, WorkerUnavailable) as e:
             self._poisoned = e
             raise

@@ -31,7 +31,7 @@ from autograder.protocol import Helper, Unsupported
 
 __all__ = [
     "Helper", "GradingFailure", "points", "timeout", "expect", "fail", "expect_tensor",
-    "expect_close", "expect_scalar_close", "describe",
+    "expect_close", "expect_scalar_close", "describe", "hint_for",
 ]
 
 

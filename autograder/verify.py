@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -20,6 +20,7 @@ from autograder.batch import grade_one_isolated
 from autograder.course import Course
 from autograder.results import SubmissionResult
 from autograder.runner import GradeOptions
+from autograder.warm import WarmRunner
 
 _HINT = re.compile(r"^#\s*expect-hint:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -79,44 +80,62 @@ def _judge(check: Check, r: SubmissionResult) -> list[str]:
 
 def verify(course: Course, names: list[str], opts: GradeOptions, jobs: int,
            out: TextIO = sys.stdout) -> bool:
-    ok = True
+    """Verify ``names``; a line per check as it finishes; True when everything holds."""
+    return all(ok for ok, _ in verify_each(course, names, opts, jobs, out).values())
+
+
+def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
+                out: TextIO = sys.stdout) -> dict[str, tuple[bool, str]]:
+    """Grade every check of every assignment in one pool (so no core idles between
+    assignments); per assignment, whether it holds and its report lines."""
+    verdicts = {name: [True, []] for name in names}
+
+    def say(name: str, text: str, good: bool = True) -> None:
+        verdicts[name][0] &= good
+        verdicts[name][1].append(text)
+        out.write(text)
+        out.flush()
+
+    plans: dict[str, list[Check]] = {}
     for name in names:
         sol = course.solution(name)
         stale = assign.stale_files(sol, name, course.root / "assignments" / name) if sol else []
         if stale:
-            ok = False
-            out.write(f"FAIL {name}: generated files are stale: "
+            say(name, f"FAIL {name}: generated files are stale: "
                       f"{', '.join(str(p.relative_to(course.root)) for p in stale)} "
-                      f"(run `gmgrade assign {name}`)\n")
+                      f"(run `gmgrade assign {name}`)\n", False)
         checks = plan(course, name)
         # the first wrong file is graded twice: feedback must be identical
         repeat = next((c for c in checks if c.expect == "less"), checks[0])
-        jobs_list = checks + [repeat]
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = list(pool.map(
-                lambda c: grade_one_isolated(course, name, c.label.replace("/", "_"), c.path, opts),
-                jobs_list))
-        times = []
-        for check, (r, log) in zip(checks, results):
-            problems = _judge(check, r)
-            times.append(r.execution_time)
-            verdict = "ok  " if not problems else "FAIL"
-            ok &= not problems
-            out.write(f"{verdict} {name:10s} {check.label:40s} {r.score:6g}/{r.max_score:<5g} "
-                      f"{r.execution_time:6.1f}s\n")
-            for p in problems:
-                out.write(f"       - {p}\n")
+        plans[name] = checks + [repeat]
+    results: dict[tuple[str, int], tuple[SubmissionResult, str]] = {}
+    with WarmRunner() as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(grade_one_isolated, course, name, c.label.replace("/", "_"), c.path,
+                               opts, warm): (name, i)
+                   for name, checks in plans.items() for i, c in enumerate(checks)}
+        for fut in as_completed(futures):
+            name, i = futures[fut]
+            r, log = results[name, i] = fut.result()
+            if i == len(plans[name]) - 1:
+                continue  # the repeat: compared below
+            problems = _judge(plans[name][i], r)
+            text = (f"{'ok  ' if not problems else 'FAIL'} {name:10s} {plans[name][i].label:40s} "
+                    f"{r.score:6g}/{r.max_score:<5g} {r.execution_time:6.1f}s\n")
+            text += "".join(f"       - {p}\n" for p in problems)
             if problems and log:
-                out.write("       staff log:\n" + "".join(f"         {x}\n" for x in log.splitlines()[-30:]))
-        first, again = results[checks.index(repeat)][0], results[-1][0]
+                text += "       staff log:\n" + "".join(f"         {x}\n" for x in log.splitlines()[-30:])
+            say(name, text, not problems)
+    for name, checks in plans.items():
+        repeat = checks[-1]
+        first = results[name, checks.index(repeat)][0]
+        again = results[name, len(checks) - 1][0]
         a = [(t.test_id, t.score, t.output) for t in first.tests]
         b = [(t.test_id, t.score, t.output) for t in again.tests]
         if a != b:
-            ok = False
             diff = [x[0] for x, y in zip(a, b) if x != y]
-            out.write(f"FAIL {name}: grading {repeat.label} twice gave different results in "
-                      f"{', '.join(diff[:5])}\n")
-        out.write(f"     {name}: {len(checks)} submissions, mean {sum(times) / len(times):.1f}s, "
+            say(name, f"FAIL {name}: grading {repeat.label} twice gave different results in "
+                      f"{', '.join(diff[:5])}\n", False)
+        times = [results[name, i][0].execution_time for i in range(len(checks) - 1)]
+        say(name, f"     {name}: {len(times)} submissions, mean {sum(times) / len(times):.1f}s, "
                   f"max {max(times):.1f}s per submission\n")
-        out.flush()
-    return ok
+    return {name: (ok, "".join(lines)) for name, (ok, lines) in verdicts.items()}

@@ -215,12 +215,25 @@ def _reset_scratch(scratch: str) -> None:
     os.chdir(scratch)
 
 
-def serve_test(module, inp, out, cpu_seconds: int) -> None:
+def _seed_everything(seed: int) -> None:
+    """The same seeds for the student's unseeded randomness on every run of a test."""
+    import random
+
+    import numpy
+    import torch
+
+    torch.manual_seed(seed)
+    random.seed(seed)
+    numpy.random.seed(seed % 2**32)
+
+
+def serve_test(module, inp, out, cpu_seconds: int, seed: int) -> None:
     """Body of a per-test child: answer calls until ``end``; never returns."""
     code = 0
     try:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         os.setpgid(0, 0)
+        _seed_everything(seed)
         _send(out, {"ev": "forked"})
         while True:
             msg = _recv(inp)
@@ -286,7 +299,7 @@ def main() -> None:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                serve_test(module, inp, out, int(msg.get("cpu_seconds", 60)))
+                serve_test(module, inp, out, int(msg.get("cpu_seconds", 60)), int(msg.get("seed", 0)))
             _, status = os.waitpid(pid, 0)
             try:
                 os.killpg(pid, signal.SIGKILL)

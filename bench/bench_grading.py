@@ -6,7 +6,8 @@ For comparison it prints a bare ``python -c "import torch"``, then the fixed cos
 sandboxed worker (sandbox start + interpreter + torch import + loading a trivial
 submission) for each backend, the cost of the trusted runner process, and the
 wall-clock time to grade the reference solution of each assignment (public + hidden
-tests) through the same path ``gmgrade grade`` uses.
+tests) through the same paths ``gmgrade grade`` uses: a fresh ``autograder.runner``
+process (one submission) and a fork of the batch's warm template (``autograder.warm``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from autograder.batch import grade_one_isolated  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.runner import GradeOptions  # noqa: E402
 from autograder.student import WorkerSession  # noqa: E402
+from autograder.warm import WarmRunner  # noqa: E402
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -71,17 +73,19 @@ def main() -> None:
           fmt(timed(lambda: subprocess.run(
               [sys.executable, "-c", "import torch, pytest, hypothesis, autograder.runner"], check=True), r)))
     opts = GradeOptions()
-    for name in names:
-        sol = course.solution(name)
-        if sol is None:
-            continue
-        times = []
-        for _ in range(r):
-            t = time.perf_counter()
-            res, _ = grade_one_isolated(course, name, "bench", sol, opts)
-            times.append(time.perf_counter() - t)
-        print(f"{'grade one submission: ' + name + f' ({res.score:g}/{res.max_score:g} points)':58s}", fmt(times))
-
+    with WarmRunner() as warm:
+        for name in names:
+            sol = course.solution(name)
+            if sol is None:
+                continue
+            for how, w in (("fresh process", None), ("warm fork", warm)):
+                times = []
+                for _ in range(r):
+                    t = time.perf_counter()
+                    res, _ = grade_one_isolated(course, name, "bench", sol, opts, w)
+                    times.append(time.perf_counter() - t)
+                label = f"grade {name} reference, {how} ({res.score:g}/{res.max_score:g} points)"
+                print(f"{label:58s}", fmt(times))
 
 if __name__ == "__main__":
     main()

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from autograder.config import ConfigError, load
@@ -5,6 +7,8 @@ from autograder.config import ConfigError, load
 
 def test_precedence_cli_env_file_default(tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text("[tool.gmgrade]\ntimeout = 7\nmemory = 1000\n")
+    for name in [n for n in os.environ if n.startswith("GMGRADE_")]:
+        monkeypatch.delenv(name)  # e.g. CI's GMGRADE_TIMEOUT
     monkeypatch.setenv("GMGRADE_MEMORY", "2000")
     cfg = load({"jobs": "3"}, tmp_path)
     assert (cfg.jobs, cfg.timeout, cfg.memory, cfg.sandbox) == (3, 7.0, 2000, "auto")

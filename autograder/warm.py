@@ -1,0 +1,185 @@
+"""A pre-warmed trusted template for batches: imports paid once, one fork per submission.
+
+Grading one submission in a fresh ``python -m autograder.runner`` costs a second or two of
+CPU before any test runs (torch, pytest, hypothesis and the engine are imported again each
+time). A batch instead starts one template process that imports all of that once and then
+forks a child per submission; the child runs exactly what ``autograder.runner`` runs. Each
+child is a fresh copy of the template, so no state passes from one student to the next,
+and the student's code still runs only in the sandboxed worker the child starts.
+
+Protocol, over a Unix socket in a private folder: the client sends the request file's path
+and a newline; the template forks; the child answers its pid at once and its exit code
+when it is done. A connection closed without a code means the child died (the client
+reports it like a crashed ``autograder.runner``). The client kills the child on timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+
+class WarmRunner:
+    """Client side: start the template, ``run`` requests on it, ``close`` it."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="gmgrade-warm-")  # 0700: only we can connect
+        self.address = os.path.join(self._dir, "sock")
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        self._proc = subprocess.Popen([sys.executable, "-m", "autograder.warm", self.address,
+                                       str(os.getpid())],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, env=env, start_new_session=True)
+
+    def _connect(self, deadline: float) -> socket.socket:
+        while True:
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode(errors="replace")[-2000:] if self._proc.stderr else ""
+                raise RuntimeError(f"the warm grading template stopped: {err}")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(self.address)
+                return s
+            except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the warm grading template did not start") from None
+                time.sleep(0.05)
+
+    def run(self, request: Path, stderr_path: Path, timeout: float) -> int | None:
+        """Grade ``request`` in a fresh fork; its exit code, or None if it died or timed out."""
+        deadline = time.monotonic() + timeout
+        conn = self._connect(min(deadline, time.monotonic() + 120.0))
+        pid = None
+        try:
+            conn.sendall(f"{request}\t{stderr_path}\n".encode())
+            conn.settimeout(max(0.1, deadline - time.monotonic()))
+            buf = b""
+            while True:
+                chunk = conn.recv(64)
+                if not chunk:
+                    break
+                buf += chunk
+                lines = buf.split(b"\n")
+                if pid is None and len(lines) > 1:
+                    pid = int(lines[0])
+                if len(lines) > 2:
+                    return int(lines[1])
+                conn.settimeout(max(0.1, deadline - time.monotonic()))
+            return None  # the child died without answering
+        except (socket.timeout, TimeoutError):
+            if pid is not None:
+                _kill_group(pid)
+            raise TimeoutError from None
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stderr:
+            self._proc.stderr.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> "WarmRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _kill_group(pid: int) -> None:
+    for target in (-pid, pid):  # the child leads its own process group
+        try:
+            os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _child(conn: socket.socket, request: str, stderr_path: str) -> None:
+    """In the fork: grade one request exactly like ``python -m autograder.runner``."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        conn.sendall(f"{os.getpid()}\n".encode())  # first, so the client can kill us on timeout
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the runner waits for its worker
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        from autograder import runner
+
+        code = runner.main([request])
+    except BaseException:  # noqa: BLE001 - reported like a crashed runner process
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stderr.flush()
+            conn.sendall(f"{code}\n".encode())
+        finally:
+            os._exit(code)
+
+
+def serve(address: str, grader: int) -> None:
+    """The template: import once, then fork one child per connection, until the grader goes."""
+    import torch
+
+    torch.set_num_threads(1)
+    import hypothesis  # noqa: F401
+    import numpy  # noqa: F401
+    import pytest  # noqa: F401
+
+    from autograder import plugin, runner, testing  # noqa: F401
+    from autograder.helpers import common  # noqa: F401
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(address)
+    server.listen(64)
+    server.settimeout(1.0)
+    while True:
+        try:
+            conn, _ = server.accept()
+        except socket.timeout:
+            if os.getppid() != grader:
+                return  # the grader is gone (even killed with -9): so is the template
+            continue
+        conn.settimeout(None)
+        try:
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                line += chunk
+            request, _, stderr_path = line.decode().strip().partition("\t")
+            if not request or not stderr_path:
+                continue
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                _child(conn, request, stderr_path)
+        except OSError:
+            pass  # a client that went away: its child (if any) reports to nobody
+        finally:
+            conn.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,83 @@
+"""Boundary hardening found by the red team (tests/redteam): each one in isolation, fast."""
+
+import json
+import os
+import struct
+import zipfile
+
+import pytest
+
+from autograder import protocol, sandbox, submission
+
+
+def _frame(header) -> bytes:
+    h = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack(">Q", len(h)) + h
+
+
+@pytest.mark.parametrize("header", [
+    b"[" * 100_000 + b"]" * 100_000,  # RecursionError inside json
+    {"k": "int", "v": "0x10"},  # ValueError inside int()
+    {"k": "tensor", "dtype": "float64", "shape": [3, 0, 2 ** 62, 2 ** 62], "device": "cpu",
+     "off": 0, "n": 0},  # an empty tensor torch cannot allocate
+])
+def test_any_malformed_frame_is_a_protocol_error(header):
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(_frame(header))
+
+
+def test_the_grader_refuses_helpers_from_the_worker():
+    data = protocol.encode(protocol.Helper("anything", size=3))
+    assert isinstance(protocol.decode(data), protocol.Helper)  # grader -> worker: fine
+    with pytest.raises(protocol.ProtocolError, match="grader-provided"):
+        protocol.decode(data, helpers=False)
+
+
+def test_student_ids_never_name_the_batch_files(tmp_path):
+    for name in ("grades.csv.py", "summary.json.py", "alice.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    ids = [sid for sid, _ in submission.batch_entries(tmp_path)]
+    assert sorted(ids) == ["alice", "grades.csv_", "summary.json_"]
+
+
+def test_a_named_pipe_is_refused_without_reading_it(tmp_path):
+    os.mkfifo(tmp_path / "eve.py")
+    with pytest.raises(submission.SubmissionError, match="not a regular file"):
+        submission.load(tmp_path / "eve.py", "mle")
+
+
+def test_an_unreadable_zip_member_is_the_students_error(tmp_path):
+    p = tmp_path / "bob.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mle.py", "def f():\n    return 1\n" * 50)
+    data = bytearray(p.read_bytes())
+    i = data.find(b"PK\x01\x02")
+    data[i + 16:i + 20] = b"\0\0\0\0"  # a wrong CRC in the central directory
+    p.write_bytes(bytes(data))
+    with pytest.raises(submission.SubmissionError, match="cannot be read"):
+        submission.load(p, "mle")
+
+
+@pytest.mark.parametrize("source", [["x = 1\n", 7, None], {"a": 1}, None])
+def test_malformed_notebook_cells_never_break_the_reader(source):
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": source},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "y = 2\n"}]}
+    try:
+        cells, _ = submission.notebook_cells(json.dumps(nb), "nb.ipynb")
+    except submission.SubmissionError:
+        return  # refused with a message: fine
+    assert cells[-1] == "y = 2"
+
+
+def test_seccomp_program_is_well_formed():
+    prog = sandbox.seccomp_program()
+    if prog is None:
+        pytest.skip("no seccomp filter for this architecture")
+    assert len(prog) % 8 == 0 and len(prog) // 8 < 256
+    for i in range(0, len(prog), 8):  # every jump lands inside the program
+        code, jt, jf, _ = struct.unpack("=HBBI", prog[i:i + 8])
+        if code & 0x07 == 0x05:  # BPF_JMP
+            assert i // 8 + 1 + max(jt, jf) < len(prog) // 8
