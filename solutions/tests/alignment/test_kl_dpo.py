@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, strategies as st
 
-from autograder.testing import expect, expect_close, expect_scalar_close, fail, points
+from autograder.testing import expect, expect_close, expect_scalar_close, fail, points, timeout
 
 KL_CALL = "kl_penalized_reward(reward, logp_policy, logp_ref, beta={beta})"
 DPO_CALL = "dpo_loss(logp_chosen, logp_rejected, ref_logp_chosen, ref_logp_rejected, beta={beta})"
@@ -118,6 +118,7 @@ def test_dpo_loss_values(student, reference, rng, dtype):
 
 
 @points(1)
+@timeout(20)  # 30 hypothesis examples, one call each
 @given(seed=st.integers(0, 2**31 - 1), B=st.integers(1, 6), beta=st.floats(0.01, 3.0))
 def test_dpo_loss_is_bradley_terry_on_implicit_rewards(student, seed, B, beta):
     """dpo_loss: equals the Bradley–Terry loss on the implicit rewards β·(log π − log π_ref)"""

@@ -111,7 +111,7 @@ def _preference_data(gen, dim, n):
 
 @points(3)
 @pytest.mark.slow
-@timeout(30)
+@timeout(45)
 def test_reward_model_trains_end_to_end(student):
     """reward_model_loss: end to end, a reward model trained with your loss ranks new pairs"""
     gen = torch.Generator().manual_seed(2024)

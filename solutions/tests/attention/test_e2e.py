@@ -1,7 +1,6 @@
 """Hidden end-to-end test for `attention`: a one-layer attention model built from the student's
 multi_head_attention, trained by the grader, learns to reverse a sequence."""
 
-import math
 
 import pytest
 import torch

@@ -3,7 +3,6 @@
 
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -27,10 +26,7 @@ def split_mistakes(x, H):
     }
 
 
-@points(1)
-@pytest.mark.parametrize("B, L, D, H", [(2, 3, 12, 3), (3, 5, 12, 4), (2, 4, 6, 1), (1, 7, 15, 5), (2, 3, 6, 6)])
-def test_split_heads_values(student, B, L, D, H):
-    """split_heads: (B, L, D) → (B, H, L, D/H), head h on features h·D/H … (h+1)·D/H − 1"""
+def _split_heads_values(student, B, L, D, H):
     x = torch.randn(B, L, D, dtype=F64)
     want = x.reshape(B, L, H, D // H).permute(0, 2, 1, 3)
     expect_close(student.split_heads(x, H), want, call=f"split_heads(x, {H})", inputs={"x": x},
@@ -38,9 +34,13 @@ def test_split_heads_values(student, B, L, D, H):
 
 
 @points(1)
-@pytest.mark.parametrize("B, H, L, Dh", [(2, 3, 4, 2), (3, 1, 5, 4), (1, 5, 3, 3), (2, 4, 2, 1)])
-def test_merge_heads_values(student, B, H, L, Dh):
-    """merge_heads: (B, H, L, Dh) → (B, L, H·Dh), head h back on features h·Dh … (h+1)·Dh − 1"""
+def test_split_heads_values(student):
+    """split_heads: (B, L, D) → (B, H, L, D/H), head h on features h·D/H … (h+1)·D/H − 1"""
+    for case in [(2, 3, 12, 3), (3, 5, 12, 4), (2, 4, 6, 1), (1, 7, 15, 5), (2, 3, 6, 6)]:
+        _split_heads_values(student, *case)
+
+
+def _merge_heads_values(student, B, H, L, Dh):
     x = torch.randn(B, H, L, Dh, dtype=F64)
     want = x.permute(0, 2, 1, 3).reshape(B, L, H * Dh)
     expect_close(student.merge_heads(x), want, call="merge_heads(x)", inputs={"x": x}, rtol=0, atol=0,
@@ -48,6 +48,13 @@ def test_merge_heads_values(student, B, H, L, Dh):
                            "(transpose(1, 2) before the reshape)": x.reshape(B, L, H * Dh),
                            "head h must go back to the contiguous features h·Dh … (h+1)·Dh − 1":
                            x.permute(0, 2, 3, 1).reshape(B, L, H * Dh)})
+
+
+@points(1)
+def test_merge_heads_values(student):
+    """merge_heads: (B, H, L, Dh) → (B, L, H·Dh), head h back on features h·Dh … (h+1)·Dh − 1"""
+    for case in [(2, 3, 4, 2), (3, 1, 5, 4), (1, 5, 3, 3), (2, 4, 2, 1)]:
+        _merge_heads_values(student, *case)
 
 
 @points(1)
@@ -139,12 +146,16 @@ def check_mha(student, x_q, x_kv, w, H, mask=None, *, want=None):
     return got
 
 
-@points(3)
-@pytest.mark.parametrize("B, L, D, H", [(2, 5, 12, 3), (3, 4, 8, 2), (2, 6, 16, 4)])
-def test_mha_self_attention_matches_torch(student, B, L, D, H):
-    """multi_head_attention: self-attention matches torch's multi_head_attention_forward"""
+def _mha_self_attention_matches_torch(student, B, L, D, H):
     x = torch.randn(B, L, D, dtype=F64)
     check_mha(student, x, x, weights(D), H)
+
+
+@points(3)
+def test_mha_self_attention_matches_torch(student):
+    """multi_head_attention: self-attention matches torch's multi_head_attention_forward"""
+    for case in [(2, 5, 12, 3), (3, 4, 8, 2), (2, 6, 16, 4)]:
+        _mha_self_attention_matches_torch(student, *case)
 
 
 @points(2)
@@ -186,13 +197,16 @@ def test_mha_fully_masked_query(student, reference):
     check_mha(student, x_q, x_kv, w, H, mask, want=want)
 
 
-@points(1)
-@pytest.mark.parametrize("B, lq, lk, D, H", [(2, 3, 3, 5, 1), (1, 4, 2, 21, 7), (3, 2, 5, 6, 6), (1, 1, 1, 4, 2)],
-                         ids=["one-head", "odd-sizes", "Dh-1", "length-1"])
-def test_mha_single_head_and_odd_sizes(student, B, lq, lk, D, H):
-    """multi_head_attention: one head, odd sizes, head size 1, length 1"""
+def _mha_single_head_and_odd_sizes(student, B, lq, lk, D, H):
     x_q, x_kv = torch.randn(B, lq, D, dtype=F64), torch.randn(B, lk, D, dtype=F64)
     check_mha(student, x_q, x_kv, weights(D), H)
+
+
+@points(2)
+def test_mha_single_head_and_odd_sizes(student):
+    """multi_head_attention: one head, odd sizes, head size 1, length 1"""
+    for case in [(2, 3, 3, 5, 1), (1, 4, 2, 21, 7), (3, 2, 5, 6, 6), (1, 1, 1, 4, 2)]:
+        _mha_single_head_and_odd_sizes(student, *case)
 
 
 @points(1)

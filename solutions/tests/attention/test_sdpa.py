@@ -2,7 +2,6 @@
 
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -63,10 +62,7 @@ CASES = {
 }
 
 
-@points(2)
-@pytest.mark.parametrize("case", list(CASES))
-def test_sdpa_values(student, reference, case):
-    """scaled_dot_product_attention: output and weights without a mask"""
+def _sdpa_values(student, reference, case):
     batch, lq, lk, dk, dv, dtype = CASES[case]
     q = torch.randn(*batch, lq, dk, dtype=F64).to(dtype)
     k = torch.randn(*batch, lk, dk, dtype=F64).to(dtype)
@@ -75,6 +71,20 @@ def test_sdpa_values(student, reference, case):
     want = cast(reference.scaled_dot_product_attention(q.double(), k.double(), v.double()), dtype)
     expect_close(got, want, call="scaled_dot_product_attention(q, k, v)", inputs=inputs_of(q, k, v), **TOL,
                  mistakes={h: cast(m, dtype) for h, m in sdpa_mistakes(q, k, v).items()})
+
+
+@points(3)
+def test_sdpa_values(student, reference):
+    """scaled_dot_product_attention: output and weights without a mask (batched, no batch dims, one key)"""
+    for case in [("batched",), ("no-batch",), ("one-key",)]:
+        _sdpa_values(student, reference, *case)
+
+
+@points(1)
+def test_sdpa_float32(student, reference):
+    """scaled_dot_product_attention: output and weights without a mask (float32)"""
+    for case in [("float32",)]:
+        _sdpa_values(student, reference, *case)
 
 
 @points(2)
@@ -107,10 +117,7 @@ SHAPES = [(1, 1, 1, 1, False), (3, 5, 2, 4, True), (6, 2, 5, 1, True), (4, 4, 3,
           (2, 6, 1, 5, True), (5, 3, 4, 2, True)]
 
 
-@points(0.5)
-@pytest.mark.parametrize("lq, lk, dk, dv, masked", SHAPES, ids=[f"shape{i}" for i in range(len(SHAPES))])
-def test_sdpa_weights_are_distributions(student, reference, lq, lk, dk, dv, masked):
-    """scaled_dot_product_attention: every weight row is a distribution over the allowed keys"""
+def _sdpa_weights_are_distributions(student, reference, lq, lk, dk, dv, masked):
     q, k = torch.randn(2, lq, dk, dtype=F64) * 2, torch.randn(2, lk, dk, dtype=F64) * 2
     v = torch.randn(2, lk, dv, dtype=F64)
     mask = None
@@ -134,9 +141,13 @@ def test_sdpa_weights_are_distributions(student, reference, lq, lk, dk, dv, mask
 
 
 @points(2)
-@pytest.mark.parametrize("dtype", [F64, F32])
-def test_sdpa_fully_masked_rows(student, reference, dtype):
-    """scaled_dot_product_attention: a query with no allowed key gets zero weights and output"""
+def test_sdpa_weights_are_distributions(student, reference):
+    """scaled_dot_product_attention: every weight row is a distribution over the allowed keys"""
+    for case in SHAPES:
+        _sdpa_weights_are_distributions(student, reference, *case)
+
+
+def _sdpa_fully_masked_rows(student, reference, dtype):
     B, lq, lk, dk, dv = 3, 4, 5, 6, 3
     q, k = torch.randn(B, lq, dk, dtype=F64).to(dtype), torch.randn(B, lk, dk, dtype=F64).to(dtype)
     v = torch.randn(B, lk, dv, dtype=F64).to(dtype)
@@ -161,10 +172,14 @@ def test_sdpa_fully_masked_rows(student, reference, dtype):
                  mistakes={h: cast(m, dtype) for h, m in sdpa_mistakes(q, k, v, mask).items()})
 
 
-@points(1)
-@pytest.mark.parametrize("dtype", [F64, F32])
-def test_sdpa_large_scores(student, reference, dtype):
-    """scaled_dot_product_attention: stable for scores of about 1e4"""
+@points(3)
+def test_sdpa_fully_masked_rows(student, reference):
+    """scaled_dot_product_attention: a query with no allowed key gets zero weights and output"""
+    for case in [(F64,), (F32,)]:
+        _sdpa_fully_masked_rows(student, reference, *case)
+
+
+def _sdpa_large_scores(student, reference, dtype):
     q = (torch.randn(2, 4, 8, dtype=F64) * 100).to(dtype)
     k = (torch.randn(2, 6, 8, dtype=F64) * 100).to(dtype)
     v = torch.randn(2, 6, 3, dtype=F64).to(dtype)
@@ -178,6 +193,13 @@ def test_sdpa_large_scores(student, reference, dtype):
              "subtract each row's maximum score before exp (softmax(s) = softmax(s − max s)), or use "
              "torch.softmax, which does.")
     expect_close(got, want, call=CALL, inputs=inputs_of(q, k, v, mask), rtol=1e-4, atol=1e-5)
+
+
+@points(1)
+def test_sdpa_large_scores(student, reference):
+    """scaled_dot_product_attention: stable for scores of about 1e4"""
+    for case in [(F64,), (F32,)]:
+        _sdpa_large_scores(student, reference, *case)
 
 
 @points(1)
@@ -215,10 +237,7 @@ def test_sdpa_keeps_inputs(student):
 # --------------------------------------------------------------------------- causal mask
 
 
-@points(1)
-@pytest.mark.parametrize("L", [1, 4, 7])
-def test_causal_mask_values(student, L):
-    """causal_mask: True on and below the diagonal, bool (L, L)"""
+def _causal_mask_values(student, L):
     want = torch.ones(L, L, dtype=torch.bool).tril()
     got = student.causal_mask(L)
     expect_tensor(got, call=f"causal_mask({L})", shape=(L, L), dtype=torch.bool, finite=False)
@@ -228,6 +247,13 @@ def test_causal_mask_values(student, L):
                            "the diagonal must be True too: a position may attend to itself":
                            torch.ones(L, L, dtype=torch.bool).tril(-1),
                            "the mask is inverted: True marks the allowed positions j ≤ i": ~want})
+
+
+@points(1)
+def test_causal_mask_values(student):
+    """causal_mask: True on and below the diagonal, bool (L, L)"""
+    for case in [(1,), (4,), (7,)]:
+        _causal_mask_values(student, *case)
 
 
 @points(1)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from hypothesis import assume, given, strategies as st
 
-from autograder.testing import expect, expect_close, expect_tensor, points
+from autograder.testing import expect, expect_close, expect_tensor, points, timeout
 
 NEG_INF = float("-inf")
 
@@ -104,6 +104,7 @@ def test_top_k_filter_with_inf_inputs(student, reference, rng):
 
 
 @points(1)
+@timeout(20)  # 30 hypothesis examples, one call each
 @given(seed=st.integers(0, 2**31 - 1), rows=st.integers(1, 4), vocab=st.integers(2, 12),
        data=st.data())
 def test_top_k_filter_properties(student, seed, rows, vocab, data):
@@ -181,6 +182,7 @@ def test_top_p_filter_with_inf_inputs(student, reference, rng):
 
 
 @points(1)
+@timeout(20)  # 30 hypothesis examples, one call each
 @given(seed=st.integers(0, 2**31 - 1), rows=st.integers(1, 4), vocab=st.integers(2, 12),
        p=st.floats(0.01, 0.99))
 def test_top_p_filter_properties(student, seed, rows, vocab, p):
