@@ -216,8 +216,7 @@ class GradingPlugin:
         if text is None:
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self.outcomes[item.nodeid] = Outcome(
-                False, "the autograder failed on this test — your instructor has the details",
-                grader_error=True, staff_detail=detail[-6000:])
+                False, _unexpected_feedback(exc, item), grader_error=True, staff_detail=detail[-6000:])
         else:
             if report.when == "teardown" and item.nodeid in self.outcomes:
                 return
@@ -267,6 +266,29 @@ class GradingPlugin:
     def close(self) -> None:
         if self._student is not None:
             self._student._session.close()
+
+
+def _unexpected_feedback(exc: BaseException, item: pytest.Item) -> str:
+    """What the student reads when the test itself raised (not a check that failed).
+
+    Tests are verified against the reference and correct alternatives, so when the
+    student's functions had answered, the likely cause is an answer of an unexpected
+    structure (a tensor where a tuple belongs, a tuple too short, …): say so. The staff
+    log keeps the traceback and the test still counts as a grader fault for the staff.
+    """
+    proxy = getattr(item, "funcargs", {}).get("student")
+    answered = getattr(proxy, "answered", None)
+    if not answered:
+        return "the autograder failed on this test — your instructor has the details"
+    fns = ", ".join(f"{f}()" for f in answered)
+    return (f"this test could not use what {fns} returned ({type(exc).__name__}: "
+            f"{_cut(str(exc), 200)}). Check each return value against the skeleton's docstring: "
+            "a tensor or a tuple (with how many items?), its shape and its dtype. If it matches, "
+            "tell your instructor: the details are in the staff log.")
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def run_pytest(files: list[Path], plugin: GradingPlugin, rootdir: Path) -> int:

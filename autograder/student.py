@@ -395,6 +395,7 @@ class StudentProxy:
         self._poisoned: StudentAbort | None = None
         self._deadline: float | None = None
         self._seed = 0
+        self.answered: list[str] = []
 
     # called by the runner around each test
     def _start_test(self, timeout: float, seed: int = 0) -> None:
@@ -402,6 +403,7 @@ class StudentProxy:
         student's unseeded randomness is the same on every run of the same submission."""
         self._timeout = timeout
         self._seed = seed
+        self.answered: list[str] = []  # functions that returned a value in this test
         self._deadline: float | None = None  # starts at the first call, once the worker is up
         self._poisoned = None
 
@@ -432,8 +434,11 @@ class StudentProxy:
             if remaining <= 0:
                 raise StudentTimeout(f"{fn}() timed out after {self._timeout:g} s (this test's time "
                                      "limit, shared by all its calls)")
-            return self._session.call(fn, args, kwargs, timeout=remaining, limit=self._timeout,
-                                      cpu_seconds=self._cpu_seconds, seed=self._seed, **extra)
+            reply = self._session.call(fn, args, kwargs, timeout=remaining, limit=self._timeout,
+                                       cpu_seconds=self._cpu_seconds, seed=self._seed, **extra)
+            if fn not in self.answered:
+                self.answered.append(fn)
+            return reply
         except (StudentTimeout, StudentCrash, WorkerUnavailable) as e:
             self._poisoned = e
             raise

