@@ -38,7 +38,7 @@ from autograder import report, submission
 from autograder.course import MARKER, Course
 from autograder.results import Status, SubmissionResult
 from autograder.runner import GradeOptions, request_json
-from autograder.warm import WarmRunner
+from autograder.warm import WarmRunner, course_imports
 
 FINGERPRINT = ".gmgrade-fingerprint"
 SUBMISSION_WALL_LIMIT = 1800.0
@@ -219,7 +219,8 @@ Finish = Callable[[str, str, SubmissionResult, str], None]
 
 def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
                finish: Finish, *, jobs: int, grade_fn: Callable[..., tuple[SubmissionResult, str]]) -> None:
-    warm = WarmRunner() if grade_fn is grade_one_isolated and len(todo) > 1 else None
+    warm = (WarmRunner(course_imports(course, [assignment]))
+            if grade_fn is grade_one_isolated and len(todo) > 1 else None)
     extra = {"warm": warm} if warm is not None else {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending = {pool.submit(grade_fn, course, assignment, sid, path, opts, **extra): (sid, fp)

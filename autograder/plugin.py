@@ -184,7 +184,6 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             points = item.get_closest_marker("gm_points")
-            limit = item.get_closest_marker("gm_timeout")
             path = Path(str(item.fspath)).resolve()
             hidden = not any(path.is_relative_to(d) for d in self.public_dirs)
             fn = getattr(item, "function", None)

@@ -31,7 +31,7 @@ from autograder.protocol import Helper, Unsupported
 
 __all__ = [
     "Helper", "GradingFailure", "points", "timeout", "expect", "fail", "expect_tensor",
-    "expect_close", "expect_scalar_close", "describe", "hint_for",
+    "expect_close", "expect_scalar_close", "expect_tuple", "describe", "hint_for",
 ]
 
 
@@ -222,6 +222,14 @@ def _table(got: torch.Tensor, expected: torch.Tensor, mask: torch.Tensor, rows: 
         e = expected[i].item() if expected.dim() else expected.item()
         lines.append(f"    {str(i):<12} | {_num(g):<14} | {_num(e)}")
     return "\n".join(lines)
+
+
+def expect_tuple(got: Any, n: int, *, call: str, inputs: Mapping[str, Any] | None = None) -> tuple:
+    """``got`` as a tuple of ``n`` values, or a failure that says what came back instead;
+    use it before unpacking a student's answer."""
+    if not isinstance(got, (tuple, list)) or len(got) != n:
+        fail(f"{_where(call, inputs)}\n  returned {describe(got)}; expected a tuple of {n} values.")
+    return tuple(got)
 
 
 def expect_close(got: Any, expected: Any, *, call: str, inputs: Mapping[str, Any] | None = None,

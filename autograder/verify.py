@@ -20,7 +20,7 @@ from autograder.batch import grade_one_isolated
 from autograder.course import Course
 from autograder.results import SubmissionResult
 from autograder.runner import GradeOptions
-from autograder.warm import WarmRunner
+from autograder.warm import WarmRunner, course_imports
 
 _HINT = re.compile(r"^#\s*expect-hint:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -109,7 +109,7 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
         repeat = next((c for c in checks if c.expect == "less"), checks[0])
         plans[name] = checks + [repeat]
     results: dict[tuple[str, int], tuple[SubmissionResult, str]] = {}
-    with WarmRunner() as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with WarmRunner(course_imports(course, names)) as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(grade_one_isolated, course, name, c.label.replace("/", "_"), c.path,
                                opts, warm): (name, i)
                    for name, checks in plans.items() for i, c in enumerate(checks)}

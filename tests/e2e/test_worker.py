@@ -1,6 +1,5 @@
 """The sandboxed worker through the trusted proxy, on both backends."""
 
-import shutil
 
 import pytest
 import torch

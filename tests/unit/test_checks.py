@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from autograder.protocol import Unsupported
-from autograder.testing import GradingFailure, expect_close, expect_tensor
+from autograder.testing import GradingFailure, expect_close, expect_tensor, expect_tuple
 
 
 def failure(fn, *a, **k):
@@ -50,3 +50,11 @@ def test_ambiguous_mistakes_are_all_named():
                    mistakes={"unbiased": torch.tensor(0.5), "std": torch.tensor(0.5), "other": 3.0})
     assert "more than one known mistake" in text and "- unbiased" in text and "- std" in text
     assert "other" not in text
+
+
+def test_expect_tuple_names_what_came_back():
+    pair = (torch.zeros(2), torch.ones(2))
+    assert expect_tuple(list(pair), 2, call="f(x)")[1] is pair[1]
+    text = failure(expect_tuple, torch.tensor(3.0), 2, call="f(x)", inputs={"x": torch.zeros(2)})
+    assert "f(x)" in text and "tensor(3" in text and "expected a tuple of 2 values" in text
+    assert "expected a tuple of 3 values" in failure(expect_tuple, pair, 3, call="f(x)")

@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import describe, expect, expect_close, expect_tensor, fail, points
+from autograder.testing import describe, expect, expect_close, expect_tensor, expect_tuple, fail, points
 
 F64, F32 = torch.float64, torch.float32
 # A correct solution may compute in float32 inside even for float64 inputs.
@@ -270,8 +270,8 @@ def test_causal_attention_ignores_the_future(student, reference):
         k2[:, i + 1:] += 3 * torch.randn(2, L - i - 1, 4, dtype=F64)
         v2[:, i + 1:] += 3 * torch.randn(2, L - i - 1, 5, dtype=F64)
         q2[:, i + 1:] += 3 * torch.randn(2, L - i - 1, 4, dtype=F64)
-        out = expect_tensor(student.scaled_dot_product_attention(q2, k2, v2, mask)[0], call=CALL,
-                            shape=(2, L, 5), dtype=F64)
+        got = expect_tuple(student.scaled_dot_product_attention(q2, k2, v2, mask), 2, call=CALL)
+        out = expect_tensor(got[0], call=CALL, shape=(2, L, 5), dtype=F64)
         change = (out[:, : i + 1] - base[0][:, : i + 1]).abs().max().item()
         expect(change <= 1e-7 * (1 + base[0].abs().max().item()), f"{CALL} with the causal mask: changing q, k, v only at positions "
                f"> {i} changed the outputs at positions ≤ {i} by up to {change:.3g}. With a causal "

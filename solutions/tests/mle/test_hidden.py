@@ -7,7 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.testing import describe, expect, expect_close, expect_tensor, fail, points, timeout
+from autograder.testing import (describe, expect, expect_close, expect_tensor, expect_tuple, fail, points,
+                                timeout)
 
 F64 = torch.float64
 UNBIASED = "looks like the unbiased N−1 variance; the MLE divides by N"
@@ -141,7 +142,7 @@ def test_gaussian_mle_values(student, reference, xs):
 def test_gaussian_mle_affine_equivariance(student, xs, a, b):
     """gaussian_mle: x → a·x + b maps (μ, σ²) to (a·μ + b, a²·σ²)"""
     x = torch.tensor(xs, dtype=F64)
-    mu, var = student.gaussian_mle(x)
+    mu, var = expect_tuple(student.gaussian_mle(x), 2, call="gaussian_mle(x)", inputs={"x": x})
     got = student.gaussian_mle(a * x + b)
     expect_close(got, (a * mu + b, a * a * var), call="gaussian_mle(a*x + b)",
                  inputs={"x": x, "a": a, "b": b}, rtol=1e-6, atol=1e-6)
@@ -236,7 +237,8 @@ def test_mvn_log_pdf_stable_d100_cond1e8(student, rng):
 def test_mvn_mle_maximises(student, rng, n):
     """mvn_mle: perturbing the estimate never increases the log-likelihood"""
     x = torch.randn(n + 3, 2, generator=rng, dtype=F64)
-    mu, cov = student.mvn_mle(x)
+    mu, cov = expect_tuple(student.mvn_mle(x), 2, call="mvn_mle(x)", inputs={"x": x})
+    expect_tensor(mu, call="mvn_mle(x)[0]", inputs={"x": x}, shape=(2,), dtype=F64)
     expect_tensor(cov, call="mvn_mle(x)[1]", inputs={"x": x}, shape=(2, 2), dtype=F64)
     best = torch.distributions.MultivariateNormal(mu, cov).log_prob(x).mean() if bool(
         torch.linalg.eigvalsh(cov).min() > 0) else None
@@ -259,8 +261,8 @@ def test_dtype_preserved(student, rng, dtype):
     checks = [
         ("bernoulli_mle(x)", student.bernoulli_mle((x[:, 0] > 0).to(dtype))),
         ("gaussian_log_pdf(x, mu, var)", student.gaussian_log_pdf(x[:, 0], x[:, 1], cov.diagonal()[:1])),
-        ("gaussian_mle(x)[1]", student.gaussian_mle(x[:, 0])[1]),
-        ("mvn_mle(x)[1]", student.mvn_mle(x)[1]),
+        ("gaussian_mle(x)[1]", expect_tuple(student.gaussian_mle(x[:, 0]), 2, call="gaussian_mle(x)")[1]),
+        ("mvn_mle(x)[1]", expect_tuple(student.mvn_mle(x), 2, call="mvn_mle(x)")[1]),
         ("mvn_log_pdf(x, mu, cov)", student.mvn_log_pdf(x, torch.zeros(3, dtype=dtype), cov)),
     ]
     for call, got in checks:
