@@ -58,3 +58,17 @@ def test_expect_tuple_names_what_came_back():
     text = failure(expect_tuple, torch.tensor(3.0), 2, call="f(x)", inputs={"x": torch.zeros(2)})
     assert "f(x)" in text and "tensor(3" in text and "expected a tuple of 2 values" in text
     assert "expected a tuple of 3 values" in failure(expect_tuple, pair, 3, call="f(x)")
+
+
+def test_a_test_that_cannot_use_an_answer_says_what_to_check():
+    from types import SimpleNamespace
+
+    from autograder.plugin import _unexpected_feedback
+
+    answered = SimpleNamespace(funcargs={"student": SimpleNamespace(answered=["f", "g"])})
+    text = _unexpected_feedback(TypeError("iteration over a 0-d tensor"), answered)
+    assert "could not use what f(), g() returned (TypeError: iteration over a 0-d tensor)" in text
+    assert "a tensor or a tuple" in text
+    silent = SimpleNamespace(funcargs={"student": SimpleNamespace(answered=[])})
+    assert "instructor has the details" in _unexpected_feedback(KeyError("k"), silent)
+    assert "instructor has the details" in _unexpected_feedback(KeyError("k"), SimpleNamespace())
