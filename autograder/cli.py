@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import assign, config
 from autograder.course import Course, CourseError, find_root
 from autograder.results import ExitCode
-from autograder.runner import GradeOptions
+
+if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
+    from autograder.runner import GradeOptions
+    from autograder.sandbox import Started
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -65,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") -> GradeOptions:
+def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") -> "GradeOptions":
+    from autograder.runner import GradeOptions
+
     # On a Ray cluster the GPUs are the workers' (checked against the cluster's resources
     # before anything is submitted), so `cuda` is not checked here and `auto` means cpu.
     device = cfg.resolved_device() if executor == "local" else ("cuda" if cfg.device == "cuda" else "cpu")
@@ -79,13 +86,33 @@ def _names(course: Course, given: list[str]) -> list[str]:
     return given or course.assignments()
 
 
+def _early_worker(cfg: config.Config) -> "Started | None":
+    """Start the student's sandboxed worker before this process imports torch and the
+    tests, so that the two start-ups overlap (None when the device is not known yet
+    without torch, or the sandbox cannot start: the usual path then reports why)."""
+    from autograder import sandbox
+
+    device = cfg.device if cfg.device != "auto" else (
+        None if os.path.exists("/dev/nvidiactl") else "cpu")
+    if device != "cpu":
+        return None
+    try:
+        backend = sandbox.choose_backend(cfg.sandbox)
+        return sandbox.start(sandbox.SandboxSpec(backend=backend, submission=None, device=device,
+                                                 limits=sandbox.Limits(memory_mb=cfg.memory)))
+    except (RuntimeError, OSError):
+        return None
+
+
 def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
+    course.check_assignment(args.assignment)
+    path = Path(args.path) if args.path else Path.cwd()
+    early = _early_worker(cfg)
     from autograder import report
     from autograder.runner import grade_path
 
-    course.check_assignment(args.assignment)
-    path = Path(args.path) if args.path else Path.cwd()
-    result, _ = grade_path(course, args.assignment, path, "you", _options(cfg, include_hidden=False))
+    result, _ = grade_path(course, args.assignment, path, "you", _options(cfg, include_hidden=False),
+                           early=early)
     print(report.feedback_text(result, show_hidden=False))
     passed = sum(t.passed for t in result.tests)
     print(f"\n{passed}/{len(result.tests)} public tests passed. Hidden tests are run when your "

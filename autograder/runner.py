@@ -46,21 +46,25 @@ def _test_files(course: Course, assignment: str, include_hidden: bool) -> list[P
 
 
 def grade_path(course: Course, assignment: str, path: Path, student: str,
-               opts: GradeOptions) -> tuple[SubmissionResult, str]:
-    """Grade the submission at ``path``; return the result and a staff-only log."""
+               opts: GradeOptions, early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
+    """Grade the submission at ``path``; return the result and a staff-only log.
+    ``early``: a worker started for these options before the grader imported its tests
+    (:func:`start_early`); it is used, or killed when the submission cannot be read."""
     start = time.perf_counter()
     try:
         sub = submission.load(path, assignment, student)
-    except submission.SubmissionError as e:
-        return _all_failed(course, assignment, student, opts, str(e), start), ""
-    except OSError as e:
-        return _all_failed(course, assignment, student, opts,
-                           f"could not read the submission: {e.strerror or e}", start), ""
-    return grade_cells(course, assignment, sub, opts, start)
+    except (submission.SubmissionError, OSError) as e:
+        if early is not None:
+            early.kill()
+        why = (str(e) if isinstance(e, submission.SubmissionError)
+               else f"could not read the submission: {e.strerror or e}")
+        return _all_failed(course, assignment, student, opts, why, start), ""
+    return grade_cells(course, assignment, sub, opts, start, early=early)
 
 
 def grade_cells(course: Course, assignment: str, sub: submission.Submission,
-                opts: GradeOptions, start: float | None = None) -> tuple[SubmissionResult, str]:
+                opts: GradeOptions, start: float | None = None,
+                early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
     start = time.perf_counter() if start is None else start
     backend = sandbox.choose_backend(opts.sandbox)
     tmp = tempfile.mkdtemp(prefix="gmgrade-sub-")
@@ -72,7 +76,8 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
                                limits=sandbox.Limits(memory_mb=opts.memory_mb))
     filename = f"/submission/{assignment}.py" if backend == "bwrap" else str(src)
     session = WorkerSession(spec, sub.cells, assignment, filename=filename,
-                            cell_timeout=opts.cell_timeout, load_timeout=opts.load_timeout)
+                            cell_timeout=opts.cell_timeout, load_timeout=opts.load_timeout,
+                            early=early)
     load_notes: list[str] = []
     load_error: list[str] = []
 

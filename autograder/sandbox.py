@@ -41,6 +41,7 @@ session — without ever touching another student's sandbox.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -54,6 +55,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -389,7 +391,9 @@ def _bwrap_supports(option: str) -> bool:
 class SandboxSpec:
     backend: str
     limits: Limits
-    submission: Path  # the file with the student's code (copied, read-only inside)
+    # the file with the student's code, bound read-only inside (the worker receives the
+    # code itself in its ``load`` message; None for a worker started before it was read)
+    submission: Path | None
     device: str = "cpu"
 
 
@@ -405,7 +409,7 @@ class Started:
 
     def __init__(self, proc: subprocess.Popen, req_w: int, rep_r: int, scratch: str | None,
                  stage: str | None = None, *, uid: int | None = None, pidns: bool = False,
-                 session: bool = False, memory_mb: int = 0) -> None:
+                 session: bool = False, memory_mb: int = 0, lifeline: int | None = None) -> None:
         self.proc = proc
         self.stage = stage  # bind targets of the child's private mount namespace
         self.req_w = req_w
@@ -414,11 +418,28 @@ class Started:
         self.uid = uid  # the sandbox's own user id, or None when it shares one
         self.pidns = pidns
         self.session = session
+        self.lifeline = lifeline  # a zygote's child dies when this end closes
         self._ns: str | None = None  # the sandbox's pid namespace, once seen
         self.stopped_because: str | None = None
         self._done = threading.Event()
+        self._memory_mb = memory_mb
         if memory_mb and (uid is not None or pidns or session):
-            threading.Thread(target=self._watch, args=(memory_mb,), daemon=True).start()
+            self._start_watch()
+
+    def _start_watch(self) -> None:
+        threading.Thread(target=self._watch, args=(self._memory_mb,), daemon=True).start()
+
+    def adopt(self, pid: int, pidns: str | None, *, session: bool) -> None:
+        """A worker forked by a zygote said who it is (before it read any student code):
+        its pid namespace (bwrap), else its pid and, without a user id of its own, its
+        session. Watch it from now on like a worker started here."""
+        if pidns is not None:
+            self.pidns, self._ns = True, pidns
+        else:
+            self.proc.pid = pid
+            self.session = session
+        if self._memory_mb and self.uid is None:
+            self._start_watch()
 
     def _members(self) -> list[int]:
         if self.uid is not None:
@@ -442,8 +463,10 @@ class Started:
     def _kill_processes(self) -> None:
         """SIGKILL the worker, its process group, and every other process of the sandbox;
         the grader's ends of the pipes then see EOF. Safe to call from the watchdog."""
-        for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL),
-                     lambda: os.kill(self.proc.pid, signal.SIGKILL)):
+        pid = self.proc.pid
+        for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            if pid is None:
+                break
             try:
                 kill()
             except (ProcessLookupError, PermissionError):
@@ -466,16 +489,21 @@ class Started:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        for fd in (self.req_w, self.rep_r):
+        for fd in (self.req_w, self.rep_r, self.lifeline):
+            if fd is None or fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
                 pass
-        for attr in ("scratch", "stage"):
-            path = getattr(self, attr)
-            if path:
-                shutil.rmtree(path, ignore_errors=True)
-                setattr(self, attr, None)
+        self.req_w = self.rep_r = -1
+        self.lifeline = None
+        if self.scratch:
+            remove_scratch(self.scratch)
+            self.scratch = None
+        if self.stage:
+            shutil.rmtree(self.stage, ignore_errors=True)
+            self.stage = None
 
 
 def _child_pidns(pid: int) -> str | None:
@@ -520,13 +548,12 @@ def _pids_of_session(sid: int) -> list[int]:
 
 _BOOT = (
     "import sys; sys.path.insert(0, {root!r}); sys.dont_write_bytecode = True; "
-    "import autograder.worker as w; w.main()"
+    "import autograder.{module} as w; w.main()"
 )
+GRADER_ROOT = "/grader"  # where the engine is mounted inside a bwrap sandbox
 
 
-def start(spec: SandboxSpec) -> Started:
-    req_r, req_w = os.pipe()
-    rep_r, rep_w = os.pipe()
+def _base_env(device: str) -> dict[str, str]:
     env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -541,62 +568,103 @@ def start(spec: SandboxSpec) -> Started:
     for keep in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if keep in os.environ:
             env[keep] = os.environ[keep]
-    if spec.device == "cpu":
+    if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+class _Stage:
+    """Folders an unprivileged uid cannot reach (Python under /root): bound into a private
+    mount namespace of the child by root before it drops its uid (see _expose_to_nobody)."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.dir: str | None = None
+
+    def slot(self, path: str) -> str:
+        """An empty file or folder that ``path`` will be bound onto in the child."""
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="gmgrade-stage-")
+            os.chmod(self.dir, 0o755)
+        target = os.path.join(self.dir, str(len(self.paths)))
+        if os.path.isfile(path):
+            open(target, "w").close()
+        else:
+            os.makedirs(target)
+        self.paths.append(path)
+        return target
+
+
+def _bwrap_args(limits: Limits, device: str, submission: Path | None, stage: _Stage, *,
+                nested: bool) -> list[str]:
+    """The bubblewrap command line (up to the program). ``nested``: for a zygote, whose
+    per-student children enter namespaces of their own and load the seccomp filter
+    themselves (autograder.zygote), so neither --disable-userns nor --seccomp here."""
+
+    def source(path: str) -> str:
+        """Where bwrap (running as an unprivileged uid) can read ``path`` from."""
+        if os.geteuid() != 0 or _others_can_reach(path):
+            return path
+        return stage.slot(path)
+
+    py_binds: list[str] = []
+    for root in _python_roots():
+        py_binds += ["--ro-bind", source(root), root]
+    args = [
+        bwrap_path() or "bwrap",
+        *_system_binds(),
+        *py_binds,
+        "--ro-bind", source(str(PACKAGE_DIR)), f"{GRADER_ROOT}/autograder",
+    ]
+    if submission is not None:
+        args += ["--ro-bind", source(str(submission)), f"/submission/{submission.name}"]
+    args += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        # tmpfs lives in RAM, where the address-space limit does not see it: cap each one
+        *_size(limits.shm_mb), "--tmpfs", "/dev/shm",
+        *_size(limits.tmp_mb), "--tmpfs", "/tmp",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname", "sandbox",
+        "--chdir", "/tmp",
+    ]
+    if not nested and _bwrap_supports("--disable-userns"):  # no nested namespaces
+        args += ["--unshare-user", "--disable-userns"]
+    if device != "cpu":
+        # GPU grading: the NVIDIA device nodes must be visible inside.
+        for dev in sorted(os.listdir("/dev")):
+            if dev.startswith("nvidia"):
+                args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
+    if _bwrap_supports("--remount-ro"):  # only /tmp and /dev/shm stay writable
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
+    return args
+
+
+def _process_stage() -> _Stage:
+    """Process backend as root: Python (or the engine) under a folder the sandbox's uid
+    cannot enter is rebuilt in place in the child's mount namespace (_rebuild_in_place)."""
+    stage = _Stage()
+    if os.geteuid() == 0 and _process_backend_can_drop():
+        for r in _python_roots() + [str(PACKAGE_DIR.parent)]:
+            if not _others_can_reach(r):
+                stage.slot(r)
+    return stage
+
+
+def start(spec: SandboxSpec) -> Started:
+    """A worker in a sandbox of its own (exec: bwrap + Python + torch for each student)."""
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    env = _base_env(spec.device)
     limits = spec.limits
     program = seccomp_program()
     seccomp_r: int | None = None
     scratch_host: str | None = None
-    staged: list[str] = []
-    stage: str | None = None
     if spec.backend == "bwrap":
-        grader_root = "/grader"
-
-        def source(path: str) -> str:
-            """Where bwrap (running as an unprivileged uid) can read ``path`` from."""
-            nonlocal stage
-            if os.geteuid() != 0 or _others_can_reach(path):
-                return path
-            if stage is None:
-                stage = tempfile.mkdtemp(prefix="gmgrade-stage-")
-                os.chmod(stage, 0o755)
-            target = os.path.join(stage, str(len(staged)))
-            os.makedirs(target)
-            if os.path.isfile(path):
-                os.rmdir(target)
-                open(target, "w").close()
-            staged.append(path)
-            return target
-
-        py_binds: list[str] = []
-        for root in _python_roots():
-            py_binds += ["--ro-bind", source(root), root]
-        args = [
-            bwrap_path() or "bwrap",
-            *_system_binds(),
-            *py_binds,
-            "--ro-bind", source(str(PACKAGE_DIR)), f"{grader_root}/autograder",
-            "--ro-bind", source(str(spec.submission)), f"/submission/{spec.submission.name}",
-            "--proc", "/proc",
-            "--dev", "/dev",
-            # tmpfs lives in RAM, where the address-space limit does not see it: cap each one
-            *_size(limits.shm_mb), "--tmpfs", "/dev/shm",
-            *_size(limits.tmp_mb), "--tmpfs", "/tmp",
-            "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-            "--hostname", "sandbox",
-            "--chdir", "/tmp",
-        ]
-        if _bwrap_supports("--disable-userns"):  # no nested namespaces with mounts of their own
-            args += ["--unshare-user", "--disable-userns"]
-        if spec.device != "cpu":
-            # GPU grading: the NVIDIA device nodes must be visible inside.
-            for dev in sorted(os.listdir("/dev")):
-                if dev.startswith("nvidia"):
-                    args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
-        if _bwrap_supports("--remount-ro"):  # only /tmp and /dev/shm stay writable
-            args += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        stage = _Stage()
+        args = _bwrap_args(limits, spec.device, spec.submission, stage, nested=False)
         if program is not None:
             seccomp_r, seccomp_w = os.pipe()
             os.write(seccomp_w, program)  # a few hundred bytes: fits in the pipe
@@ -604,25 +672,15 @@ def start(spec: SandboxSpec) -> Started:
             args += ["--seccomp", str(seccomp_r)]
         env["GMGRADE_PIDNS"] = "1"
         env["GMGRADE_SCRATCH"] = "/tmp/work"
-        env["GMGRADE_SUBMISSION"] = f"/submission/{spec.submission.name}"
-        cmd = args + [sys.executable, "-s", "-E", "-c", _BOOT.format(root=grader_root)]
+        cmd = args + [sys.executable, "-s", "-E", "-c",
+                      _BOOT.format(root=GRADER_ROOT, module="worker")]
     else:
-        scratch_host = tempfile.mkdtemp(prefix="gmgrade-worker-")
-        os.chmod(scratch_host, 0o777)
+        scratch_host = new_scratch()
         env["GMGRADE_SCRATCH"] = os.path.join(scratch_host, "work")
-        env["GMGRADE_SUBMISSION"] = str(spec.submission)
         env["TMPDIR"] = scratch_host
-        cmd = [sys.executable, "-s", "-E", "-c", _BOOT.format(root=str(PACKAGE_DIR.parent))]
-        if os.geteuid() == 0 and _process_backend_can_drop():
-            # Python (or the engine) under a folder the sandbox's uid cannot enter: see
-            # _rebuild_in_place
-            staged = [r for r in _python_roots() + [str(PACKAGE_DIR.parent)]
-                      if not _others_can_reach(r)]
-            if staged:
-                stage = tempfile.mkdtemp(prefix="gmgrade-stage-")
-                os.chmod(stage, 0o755)
-                for i in range(len(staged)):
-                    os.makedirs(os.path.join(stage, str(i)))
+        cmd = [sys.executable, "-s", "-E", "-c",
+               _BOOT.format(root=str(PACKAGE_DIR.parent), module="worker")]
+        stage = _process_stage()
     drop = os.geteuid() == 0 and (spec.backend == "bwrap" or _process_backend_can_drop())
     uid, gid, own = _sandbox_ids() if drop else (os.getuid(), os.getgid(), False)
     if own:
@@ -636,10 +694,10 @@ def start(spec: SandboxSpec) -> Started:
     fds = (req_r, rep_w) + ((seccomp_r,) if seccomp_r is not None else ())
 
     def preexec() -> None:
-        if staged and stage:
-            _expose_to_nobody(staged, stage)
+        if stage.paths and stage.dir:
+            _expose_to_nobody(stage.paths, stage.dir)
             if spec.backend == "process":
-                _rebuild_in_place(staged, stage)
+                _rebuild_in_place(stage.paths, stage.dir)
         if drop:
             _drop_privileges(uid, gid)
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
@@ -661,9 +719,65 @@ def start(spec: SandboxSpec) -> Started:
     )
     for fd in fds:
         os.close(fd)
-    return Started(proc, req_w, rep_r, scratch_host, stage, uid=uid if own else None,
+    return Started(proc, req_w, rep_r, scratch_host, stage.dir, uid=uid if own else None,
                    pidns=spec.backend == "bwrap" and not own,
                    session=spec.backend == "process" and not own, memory_mb=limits.memory_mb)
+
+
+def start_zygote(backend: str, limits: Limits, device: str, ctl: int,
+                 assignments: list[str]) -> Started:
+    """The zygote of :mod:`autograder.zygote`: one sandbox (bwrap) or one plain process
+    that imports torch and warms up once and forks a sandboxed worker per student on
+    request over the control socket ``ctl``. It never runs student code.
+
+    Under bwrap it runs as one unprivileged uid (a fresh one when the grader is root); its
+    children enter namespaces of their own. Under the process backend as root it stays
+    root in a private mount namespace (Python rebuilt in place for other uids) so that
+    each child can take a user id of its own.
+    """
+    env = _base_env(device)
+    env["GMGRADE_ZYGOTE"] = json.dumps({"ctl": ctl, "backend": backend,
+                                             "assignments": assignments})
+    if backend == "bwrap":
+        stage = _Stage()
+        cmd = _bwrap_args(limits, device, None, stage, nested=True) + [
+            sys.executable, "-s", "-E", "-c", _BOOT.format(root=GRADER_ROOT, module="zygote")]
+        uid, gid, own = _sandbox_ids() if os.geteuid() == 0 else (os.getuid(), os.getgid(), False)
+        drop = os.geteuid() == 0
+    else:
+        stage = _process_stage()
+        cmd = [sys.executable, "-s", "-E", "-c",
+               _BOOT.format(root=str(PACKAGE_DIR.parent), module="zygote")]
+        uid, gid, own, drop = os.getuid(), os.getgid(), False, False
+
+    def preexec() -> None:
+        if stage.paths and stage.dir:
+            _expose_to_nobody(stage.paths, stage.dir)
+            if backend == "process":
+                _rebuild_in_place(stage.paths, stage.dir)
+        if drop:
+            _drop_privileges(uid, gid)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, cwd="/", preexec_fn=preexec,
+                            pass_fds=(ctl,), start_new_session=True, close_fds=True)
+    return Started(proc, -1, -1, None, stage.dir, uid=uid if own else None)
+
+
+def new_scratch() -> str:
+    """A process-backend worker's private working folder (its uid may differ from ours)."""
+    path = tempfile.mkdtemp(prefix="gmgrade-worker-")
+    os.chmod(path, 0o777)
+    return path
+
+
+def remove_scratch(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def limits_dict(limits: Limits) -> dict[str, int]:
+    return dataclasses.asdict(limits)
 
 
 def _size(mb: int) -> list[str]:

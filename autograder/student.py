@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder import protocol, sandbox
+from autograder import protocol, sandbox, zygote
 
 
 class StudentFailure(AssertionError):
@@ -130,7 +130,8 @@ class WorkerSession:
 
     def __init__(self, spec: sandbox.SandboxSpec, cells: list[str], module: str, *,
                  filename: str, startup_timeout: float = 120.0, load_timeout: float = 60.0,
-                 cell_timeout: float = 10.0, load_budget: float | None = None) -> None:
+                 cell_timeout: float = 10.0, load_budget: float | None = None,
+                 early: sandbox.Started | None = None) -> None:
         self.spec = spec
         self.cells = cells
         self.module = module
@@ -153,6 +154,8 @@ class WorkerSession:
         self.unavailable: WorkerUnavailable | None = None
         self._buf = bytearray()
         self.last_devices: set[str] = set()
+        self._early = early  # a worker started before this session (runner.grade_path)
+        self._ending = False  # an ``end`` was sent; its ``done`` is still to be read
 
     # ---------------------------------------------------------------- transport
     def _send(self, msg: Any, timeout: float) -> None:
@@ -227,7 +230,7 @@ class WorkerSession:
                 f"has taken {self.load_spent:.0f} s in total, more than the "
                 f"{self.load_budget:g} s allowed; the remaining tests were not run. Make the "
                 "top level of your file fast (no training loops or experiments there)")
-        self.proc = sandbox.start(self.spec)
+        self.proc = self._launch()
         os.set_blocking(self.proc.req_w, False)  # see _send
         self._buf = bytearray()
         self.output = _OutputTail(self.proc.proc.stdout)
@@ -286,11 +289,29 @@ class WorkerSession:
         self.load_info = info
         return info
 
+    def _launch(self) -> sandbox.Started:
+        """A worker: the one started early for this session, a fork of this process's zygote
+        (:mod:`autograder.zygote`), or one started from scratch."""
+        if self._early is not None:
+            early, self._early = self._early, None
+            return early
+        z = zygote.shared_for(self.spec)
+        if z is not None:
+            try:
+                return z.spawn(self.spec)
+            except zygote.ZygoteUnavailable:
+                pass  # the zygote is gone: a sandbox of its own, as without one
+        return sandbox.start(self.spec)
+
     def kill(self) -> None:
+        if self._early is not None:
+            self._early.kill()
+            self._early = None
         if self.proc is not None:
             self.proc.kill()
         self.proc = None
         self.in_test = False
+        self._ending = False
         self.load_info = None
 
     def close(self) -> None:
@@ -298,6 +319,7 @@ class WorkerSession:
 
     # ---------------------------------------------------------------- per test
     def begin_test(self, cpu_seconds: int, seed: int = 0) -> None:
+        self._collect_done()
         self.ensure_started()
         try:
             self._send({"op": "fork", "cpu_seconds": int(cpu_seconds), "seed": int(seed)}, 30.0)
@@ -312,12 +334,24 @@ class WorkerSession:
         self.in_test = True
 
     def end_test(self) -> None:
+        """Tell the test's child to end. Its ``done`` (sent once the worker has cleaned up
+        after it) is read when the next test begins, so that clean-up overlaps the
+        grader's own work between tests."""
         if self.proc is None or not self.in_test:
             return
         self.in_test = False
-        deadline = time.monotonic() + 10.0  # in all: a worker that keeps talking is cut off
         try:
             self._send({"op": "end"}, 10.0)
+            self._ending = True
+        except (TimeoutError, OSError):
+            self.kill()
+
+    def _collect_done(self) -> None:
+        if not self._ending or self.proc is None:
+            return
+        self._ending = False
+        deadline = time.monotonic() + 10.0  # in all: a worker that keeps talking is cut off
+        try:
             while True:
                 msg = self._recv(deadline - time.monotonic())
                 if type(msg) is dict and msg.get("ev") == "done":

@@ -7,12 +7,14 @@ checks it. This file just makes honest submissions easy to talk to.
 
 Life cycle (messages on the two pipes named in GMGRADE_FDS):
 
-1. start, import torch, reply ``ready``;
+1. start (exec'd, or forked by a zygote: :mod:`autograder.zygote`), import torch and warm
+   up, reply ``ready``;
 2. ``load``: execute the submission's cells into a module, reply ``loaded`` with the
    functions it defines and notes about cells that failed or ran long;
-3. ``fork`` per test: a child process serves ``call`` messages until ``end``, so one
-   test cannot leave state behind for the next; when the child is gone the parent
-   kills anything it left running, empties the scratch folder and replies ``done``.
+3. one child process per test, forked ahead of time: it waits for ``fork`` (the test's
+   CPU limit and seed), then serves ``call`` messages until ``end``, so one test cannot
+   leave state behind for the next; when the child is gone the parent kills anything it
+   left running, empties the scratch folder, replies ``done`` and forks the next child.
 """
 
 from __future__ import annotations
@@ -227,13 +229,25 @@ def _seed_everything(seed: int) -> None:
     numpy.random.seed(seed % 2**32)
 
 
-def serve_test(module, inp, out, cpu_seconds: int, seed: int) -> None:
-    """Body of a per-test child: answer calls until ``end``; never returns."""
+QUIT = 17  # a waiting test child's exit code: the grader said quit, or went away
+
+
+def serve_test(module, inp, out) -> None:
+    """Body of a per-test child, forked before the grader asks for it (the fork overlaps
+    the grader's own work): wait for ``fork`` (the test's CPU limit and seed), then answer
+    calls until ``end``; never returns."""
     code = 0
     try:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         os.setpgid(0, 0)
-        _seed_everything(seed)
+        try:
+            msg = _recv(inp)
+        except EOFError:
+            os._exit(QUIT)
+        if msg.get("op") != "fork":
+            os._exit(QUIT)
+        cpu_seconds = int(msg.get("cpu_seconds", 60))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        _seed_everything(int(msg.get("seed", 0)))
         _send(out, {"ev": "forked"})
         while True:
             msg = _recv(inp)
@@ -259,71 +273,90 @@ def serve_test(module, inp, out, cpu_seconds: int, seed: int) -> None:
         os._exit(code)
 
 
-def main() -> None:
+def prepare_torch() -> None:
+    """Settings every worker needs before any student code; never initialises CUDA (the
+    zygote calls this too, and forks must not inherit a CUDA context)."""
     import torch
 
     torch.set_num_threads(1)
-    if torch.cuda.is_available():
-        # CUDA results must match the CPU within the tests' tolerances: no TF32, and
-        # deterministic kernels so the same submission always gets the same feedback.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # CUDA results must match the CPU within the tests' tolerances: no TF32, and
+    # deterministic kernels so the same submission always gets the same feedback.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import numpy  # noqa: F401 - imported once here, before any student code
 
+
+LOAD_SEED = 0  # seeds the student's unseeded randomness at load time (top-level code)
+
+
+def main() -> None:
+    """A worker started by exec (its own sandbox): prepare, then :func:`serve`."""
+    from autograder.zygote import warm_up
+
+    prepare_torch()
+    warm_up([])  # as a zygote's child starts, less what helpers import on first use
     req_fd, rep_fd = (int(x) for x in os.environ["GMGRADE_FDS"].split(","))
+    serve(req_fd, rep_fd, pidns=os.environ.get("GMGRADE_PIDNS") == "1",
+          own_uid=os.environ.get("GMGRADE_OWN_UID") == "1",
+          scratch=os.environ.get("GMGRADE_SCRATCH", os.getcwd()))
+
+
+def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str) -> None:
+    """Answer the grader on the two pipes until it quits or goes away; never returns.
+
+    Used by :func:`main` and by a zygote's per-student child (:mod:`autograder.zygote`),
+    which has already set up its sandbox.
+    """
+    import torch
+
     inp = io.open(req_fd, "rb", buffering=0)
     out = io.open(rep_fd, "wb", buffering=0)
-    pidns = os.environ.get("GMGRADE_PIDNS") == "1"
-    own_uid = os.environ.get("GMGRADE_OWN_UID") == "1"
-    scratch = os.environ.get("GMGRADE_SCRATCH", os.getcwd())
     _reset_scratch(scratch)
-    module = None
+    _seed_everything(LOAD_SEED)  # the same start whether this process was exec'd or forked
     _send(out, {"ev": "ready", "cuda": torch.cuda.is_available()})
-    while True:
+    try:
+        msg = _recv(inp)
+    except EOFError:
+        os._exit(0)
+    if msg.get("op") != "load":
+        os._exit(0)
+    result = load(msg)
+    module = sys.modules[msg["module"]]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _send(out, result)
+    while True:  # one child per test, each forked as soon as the previous one is gone
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            serve_test(module, inp, out)
+        _, status = os.waitpid(pid, 0)
         try:
-            msg = _recv(inp)
-        except EOFError:
-            os._exit(0)
-        op = msg.get("op")
-        if op == "load":
-            result = load(msg)
-            module = sys.modules[msg["module"]]
-            sys.stdout.flush()
-            sys.stderr.flush()
-            _send(out, result)
-        elif op == "fork":
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                serve_test(module, inp, out, int(msg.get("cpu_seconds", 60)), int(msg.get("seed", 0)))
-            _, status = os.waitpid(pid, 0)
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if pidns:
+            _kill_others()
+        elif own_uid:
+            # process backend with a uid of its own: everything else under this uid was
+            # started by the test (daemons too, even outside our session)
             try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
                 pass
-            if pidns:
-                _kill_others()
-            elif own_uid:
-                # process backend with a uid of its own: everything else under this uid was
-                # started by the test (daemons too, even outside our session)
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except OSError:
-                    pass
-            _reset_scratch(scratch)
-            if os.WIFSIGNALED(status):
-                sig = os.WTERMSIG(status)
-                how = {"kind": "signal", "value": sig, "name": signal.Signals(sig).name}
-            else:
-                how = {"kind": "exit", "value": os.WEXITSTATUS(status)}
-            _send(out, {"ev": "done", "status": how})
-        elif op == "quit":
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == QUIT:
             os._exit(0)
-
+        _reset_scratch(scratch)
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            how = {"kind": "signal", "value": sig, "name": signal.Signals(sig).name}
+        else:
+            how = {"kind": "exit", "value": os.WEXITSTATUS(status)}
+        _send(out, {"ev": "done", "status": how})
 
 if __name__ == "__main__":
     main()

@@ -49,6 +49,17 @@ def build(name: str, params: dict) -> Any:
     return factory(**params)
 
 
+def worker_imports(assignments: list[str]) -> list[str]:
+    """Modules the helpers of ``assignments`` import lazily on first use (the
+    ``WORKER_IMPORTS`` of ``helpers/NAME.py``): a zygote imports them once for every
+    worker it forks."""
+    found: list[str] = []
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name in assignments:
+            found += getattr(importlib.import_module(f"{__name__}.{mod.name}"), "WORKER_IMPORTS", ())
+    return found
+
+
 def names() -> list[str]:
     _load_all()
     return sorted(_REGISTRY)

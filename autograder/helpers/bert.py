@@ -38,6 +38,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
+
+# what the tokenizer (and a student's own `from transformers import ...`) imports on first use
+WORKER_IMPORTS = ("transformers.models.bert_japanese.tokenization_bert_japanese",
+                  "transformers.models.bert.modeling_bert", "fugashi", "ipadic")
 from torch import nn
 
 from autograder.helpers import register

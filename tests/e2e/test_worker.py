@@ -1,10 +1,12 @@
 """The sandboxed worker through the trusted proxy, on both backends."""
 
 
+import subprocess
+
 import pytest
 import torch
 
-from autograder import sandbox
+from autograder import sandbox, zygote
 from autograder.student import (StudentCrash, StudentError, StudentMissing, StudentNotImplemented,
                                 StudentProxy, StudentTimeout, WorkerSession, WorkerUnavailable)
 
@@ -34,14 +36,29 @@ def numpy_out():
 BACKENDS = ["process"] + (["bwrap"] if sandbox.bwrap_works() else [])
 
 
+@pytest.fixture(scope="module", params=[None, *BACKENDS], ids=["exec", *(f"zygote-{b}" for b in BACKENDS)])
+def launch(request):
+    """How workers start: each from scratch, or forked by a zygote of that backend (every
+    test below runs both ways)."""
+    if request.param is not None:
+        assert zygote.start_shared(request.param, sandbox.Limits(), "cpu", []) is not None
+    yield request.param
+    zygote.stop_shared()
+
+
 @pytest.fixture(params=BACKENDS)
-def proxy(request, tmp_path):
+def proxy(request, launch, tmp_path):
+    if launch is not None and launch != request.param:
+        pytest.skip("a zygote serves its own backend only")
     src = tmp_path / "sub.py"
     src.write_text(SOURCE)
     spec = sandbox.SandboxSpec(backend=request.param, limits=sandbox.Limits(), submission=src)
     session = WorkerSession(spec, [SOURCE], "sub", filename=str(src))
     p = StudentProxy(session, timeout=3, cpu_seconds=10)
     yield p
+    if launch is not None:
+        assert session.proc is None or not isinstance(session.proc.proc, subprocess.Popen), \
+            "the worker did not come from the zygote"
     session.close()
 
 
