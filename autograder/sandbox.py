@@ -569,8 +569,10 @@ def start(spec: SandboxSpec) -> Started:
             return target
 
         py_binds: list[str] = []
+        tmp_binds: list[str] = []  # roots under /tmp: bound after the tmpfs that would hide them
         for root in _python_roots():
-            py_binds += ["--ro-bind", source(root), root]
+            (tmp_binds if root == "/tmp" or root.startswith("/tmp/") else py_binds).extend(
+                ["--ro-bind", source(root), root])
         args = [
             bwrap_path() or "bwrap",
             *_system_binds(),
@@ -582,6 +584,7 @@ def start(spec: SandboxSpec) -> Started:
             # tmpfs lives in RAM, where the address-space limit does not see it: cap each one
             *_size(limits.shm_mb), "--tmpfs", "/dev/shm",
             *_size(limits.tmp_mb), "--tmpfs", "/tmp",
+            *tmp_binds,
             "--unshare-all",
             "--die-with-parent",
             "--new-session",
