@@ -15,7 +15,8 @@
     and ``/dev/shm``, size-limited tmpfs mounts (they live in RAM, outside the address-space
     limit); no nested user namespaces (``--disable-userns``).
 
-``process`` backend (no bubblewrap, e.g. a student's laptop or macOS): the worker is a
+``process`` backend (Linux without bubblewrap; on macOS and Windows it starts the portable
+worker of ``compat.py`` instead, for a student's own ``check``): the worker is a
 plain child process in its own session with the same resource limits, a clean
 environment, a private scratch folder as working directory, and — when the grader runs
 as root — an unprivileged user id (``_rebuild_in_place`` makes Python reachable for it when
@@ -43,7 +44,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import secrets
 import shutil
 import signal
@@ -58,6 +58,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
+from autograder import compat
+
+try:
+    import resource
+except ImportError:  # Windows: the process backend starts compat's portable worker
+    resource = None
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 NOBODY = 65534
@@ -525,6 +531,8 @@ _BOOT = (
 
 
 def start(spec: SandboxSpec) -> Started:
+    if spec.backend == "process" and not compat.linux_process_backend():
+        return compat.start_portable(spec)  # macOS, Windows: a plain child process (compat.py)
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     env = {

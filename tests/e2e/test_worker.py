@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from autograder import sandbox
+from autograder import compat, sandbox
 from autograder.student import (StudentCrash, StudentError, StudentMissing, StudentNotImplemented,
                                 StudentProxy, StudentTimeout, WorkerSession, WorkerUnavailable)
 
@@ -31,14 +31,18 @@ def numpy_out():
     return numpy.zeros(2)
 '''
 
-BACKENDS = ["process"] + (["bwrap"] if sandbox.bwrap_works() else [])
+# portable: the student's own machine (compat.py: no fork, stdio transport), here on Linux
+BACKENDS = ["process", "portable"] + (["bwrap"] if sandbox.bwrap_works() else [])
 
 
 @pytest.fixture(params=BACKENDS)
-def proxy(request, tmp_path):
+def proxy(request, tmp_path, monkeypatch):
     src = tmp_path / "sub.py"
     src.write_text(SOURCE)
-    spec = sandbox.SandboxSpec(backend=request.param, limits=sandbox.Limits(), submission=src)
+    if request.param == "portable":
+        monkeypatch.setattr(compat, "linux_process_backend", lambda: False)
+    backend = "process" if request.param == "portable" else request.param
+    spec = sandbox.SandboxSpec(backend=backend, limits=sandbox.Limits(), submission=src)
     session = WorkerSession(spec, [SOURCE], "sub", filename=str(src))
     p = StudentProxy(session, timeout=3, cpu_seconds=10)
     yield p
