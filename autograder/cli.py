@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from autograder import assign, config
 from autograder.course import Course, CourseError, find_root
 from autograder.results import ExitCode
-from autograder.runner import GradeOptions
+from autograder.runner import GradeOptions, GraderUnavailable
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="grade your own work against the public tests")
     p.add_argument("assignment")
     p.add_argument("path", nargs="?", help="your NAME.py / NAME.ipynb / folder / zip (default: current folder)")
+    p.add_argument("--only", action="append", default=[], metavar="FUNCTION",
+                   help="only the tests of this function (repeat for several)")
     _common(p)
 
     p = sub.add_parser("grade", help="grade a batch of submissions (public + hidden tests)")
@@ -73,6 +76,12 @@ def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") 
                         sandbox=cfg.sandbox, include_hidden=include_hidden)
 
 
+def check_options(cfg: config.Config, functions: tuple[str, ...] = ()) -> GradeOptions:
+    """``check`` (terminal or notebook): public tests only, a grader failure reported once."""
+    return replace(_options(cfg, include_hidden=False), report_grader_failure=True,
+                   functions=functions)
+
+
 def _names(course: Course, given: list[str]) -> list[str]:
     for n in given:
         course.check_assignment(n)
@@ -84,12 +93,14 @@ def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     from autograder.runner import grade_path
 
     course.check_assignment(args.assignment)
+    course.check_functions(args.assignment, tuple(args.only))
     path = Path(args.path) if args.path else Path.cwd()
-    result, _ = grade_path(course, args.assignment, path, "you", _options(cfg, include_hidden=False))
-    print(report.feedback_text(result, show_hidden=False))
-    passed = sum(t.passed for t in result.tests)
-    print(f"\n{passed}/{len(result.tests)} public tests passed. Hidden tests are run when your "
-          "instructor grades the assignment.")
+    try:
+        result, _ = grade_path(course, args.assignment, path, "you", check_options(cfg, tuple(args.only)))
+    except GraderUnavailable as e:
+        print(f"gmgrade: {e}", file=sys.stderr)
+        return ExitCode.GRADER_ERROR
+    print(report.check_text(result))
     return ExitCode.OK if result.full_marks and result.status.value == "graded" else ExitCode.TESTS_FAILED
 
 

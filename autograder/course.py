@@ -86,6 +86,19 @@ class Course:
     def skeleton(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.py"
 
+    def functions(self, name: str) -> list[str]:
+        """The functions a student writes for ``name``: the skeleton's top-level ``def``s."""
+        import ast
+
+        tree = ast.parse(self.skeleton(name).read_text(encoding="utf-8"))
+        return [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+
+    def check_functions(self, name: str, functions: tuple[str, ...]) -> None:
+        known = self.functions(name)
+        unknown = [f for f in functions if f not in known]
+        if unknown:
+            raise CourseError(f"{name} has no function {unknown[0]!r}; its functions: {', '.join(known)}")
+
     def notebook(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.ipynb"
 

@@ -233,8 +233,9 @@ class WorkerSession:
             if type(ready) is not dict or ready.get("ev") != "ready":
                 raise protocol.ProtocolError("worker did not start")
         except (TimeoutError, EOFError, protocol.ProtocolError) as e:
-            out = self.output.text() if self.output else ""
             self.kill()
+            self.output.thread.join(timeout=2)  # the last words of a worker that never started
+            out = self.output.text()
             raise RuntimeError(f"the grading worker failed to start ({type(e).__name__}); "
                                f"worker output:\n{out[-2000:]}") from None
         limit = min(self.load_timeout, left)
