@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="write the student bundle (nothing hidden)")
     p.add_argument("--out", required=True, help="a new, empty folder")
     p.add_argument("assignments", nargs="*", help="default: all")
+    p.add_argument("--url", help="where you will host the bundle (a zip of it): the notebooks' "
+                                 "first cell then gives students the `%%pip install` line")
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("export", help="package an assignment for another grading platform")
@@ -162,7 +164,7 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
     names = _names(course, args.assignments)
     out = Path(args.out)
-    files = release(course, out, names)
+    files = release(course, out, names, url=args.url)
     found = leaks(course, out)
     if found:
         print("gmgrade: error: the bundle contains hidden material:\n  " + "\n  ".join(found[:20]),

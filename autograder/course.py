@@ -47,6 +47,12 @@ def find_root(explicit: str | None = None) -> Path:
     here = Path(autograder.__file__).resolve().parent.parent
     if (here / MARKER).is_dir():
         return here
+    try:
+        import gmgrade_course  # the public material of a student bundle installed with pip
+    except ImportError:
+        pass
+    else:
+        return Path(gmgrade_course.__file__).resolve().parent
     raise CourseError("cannot find the course folder (one with an 'assignments/' folder); run "
                       "from inside it, or pass --course DIR")
 
