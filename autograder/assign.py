@@ -15,6 +15,14 @@ from pathlib import Path
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 STUB = 'raise NotImplementedError("{hint}")'
+# `gmgrade release --url URL` puts the address of the hosted bundle in place of this
+BUNDLE_URL = "https://YOUR-COURSE-SITE/gmgrade-student.zip"
+CHECK_CELL = """\
+# Check your work from this notebook: run this cell, then check("{name}") in a cell of its own
+# (check("{name}", "FUNCTION") for the tests of one function). It grades the cells you have run.
+# Where gmgrade is not installed (Colab, a fresh environment), first install the course bundle:
+#     %pip install -q "{url}"
+from autograder import check"""
 _CELL = re.compile(r"^# %%(?P<md>\s*\[markdown\])?\s*$")
 
 
@@ -79,10 +87,14 @@ def percent_cells(source: str) -> list[tuple[str, str]]:
     return result
 
 
-def to_notebook(source: str) -> str:
-    """A Jupyter notebook (nbformat 4 JSON) with the cells of a percent-format file."""
+def to_notebook(source: str, check_cell_for: str | None = None) -> str:
+    """A Jupyter notebook (nbformat 4 JSON) with the cells of a percent-format file; with
+    ``check_cell_for`` (the assignment's name), first a cell that sets up the in-notebook check."""
     nb_cells = []
-    for kind, text in percent_cells(source):
+    cells = percent_cells(source)
+    if check_cell_for:
+        cells.insert(0, ("code", CHECK_CELL.format(name=check_cell_for, url=BUNDLE_URL)))
+    for kind, text in cells:
         lines = text.splitlines(keepends=True)
         cell = {"cell_type": kind, "metadata": {}, "source": lines}
         if kind == "code":
@@ -105,7 +117,7 @@ def to_notebook(source: str) -> str:
 
 def generated_files(solution: Path, name: str, target_dir: Path) -> dict[Path, str]:
     skeleton = strip_solution(solution.read_text(encoding="utf-8"))
-    return {target_dir / f"{name}.py": skeleton, target_dir / f"{name}.ipynb": to_notebook(skeleton)}
+    return {target_dir / f"{name}.py": skeleton, target_dir / f"{name}.ipynb": to_notebook(skeleton, name)}
 
 
 def stale_files(solution: Path, name: str, target_dir: Path) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="grade your own work against the public tests")
     p.add_argument("assignment")
     p.add_argument("path", nargs="?", help="your NAME.py / NAME.ipynb / folder / zip (default: current folder)")
+    p.add_argument("--only", action="append", default=[], metavar="FUNCTION",
+                   help="only the tests of this function (repeat for several)")
     _common(p)
 
     p = sub.add_parser("grade", help="grade a batch of submissions (public + hidden tests)")
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="write the student bundle (nothing hidden)")
     p.add_argument("--out", required=True, help="a new, empty folder")
     p.add_argument("assignments", nargs="*", help="default: all")
+    p.add_argument("--url", help="where you will host the bundle (a zip of it): the notebooks' "
+                                 "first cell then gives students the `%%pip install` line")
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("export", help="package an assignment for another grading platform")
@@ -78,6 +83,12 @@ def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") 
     device = cfg.resolved_device() if executor == "local" else ("cuda" if cfg.device == "cuda" else "cpu")
     return GradeOptions(timeout=cfg.timeout, memory_mb=cfg.memory, device=device,
                         sandbox=cfg.sandbox, include_hidden=include_hidden)
+
+
+def check_options(cfg: config.Config, functions: tuple[str, ...] = ()) -> GradeOptions:
+    """``check`` (terminal or notebook): public tests only, a grader failure reported once."""
+    return replace(_options(cfg, include_hidden=False), report_grader_failure=True,
+                   functions=functions)
 
 
 def _names(course: Course, given: list[str]) -> list[str]:
@@ -106,17 +117,19 @@ def _early_worker(cfg: config.Config) -> "Started | None":
 
 def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
     course.check_assignment(args.assignment)
+    course.check_functions(args.assignment, tuple(args.only))
     path = Path(args.path) if args.path else Path.cwd()
     early = _early_worker(cfg)
     from autograder import report
-    from autograder.runner import grade_path
+    from autograder.runner import GraderUnavailable, grade_path
 
-    result, _ = grade_path(course, args.assignment, path, "you", _options(cfg, include_hidden=False),
-                           early=early)
-    print(report.feedback_text(result, show_hidden=False))
-    passed = sum(t.passed for t in result.tests)
-    print(f"\n{passed}/{len(result.tests)} public tests passed. Hidden tests are run when your "
-          "instructor grades the assignment.")
+    try:
+        result, _ = grade_path(course, args.assignment, path, "you",
+                               check_options(cfg, tuple(args.only)), early=early)
+    except GraderUnavailable as e:
+        print(f"gmgrade: {e}", file=sys.stderr)
+        return ExitCode.GRADER_ERROR
+    print(report.check_text(result))
     return ExitCode.OK if result.full_marks and result.status.value == "graded" else ExitCode.TESTS_FAILED
 
 
@@ -178,7 +191,7 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
     names = _names(course, args.assignments)
     out = Path(args.out)
-    files = release(course, out, names)
+    files = release(course, out, names, url=args.url)
     found = leaks(course, out)
     if found:
         print("gmgrade: error: the bundle contains hidden material:\n  " + "\n  ".join(found[:20]),

@@ -47,6 +47,12 @@ def find_root(explicit: str | None = None) -> Path:
     here = Path(autograder.__file__).resolve().parent.parent
     if (here / MARKER).is_dir():
         return here
+    try:
+        import gmgrade_course  # the public material of a student bundle installed with pip
+    except ImportError:
+        pass
+    else:
+        return Path(gmgrade_course.__file__).resolve().parent
     raise CourseError("cannot find the course folder (one with an 'assignments/' folder); run "
                       "from inside it, or pass --course DIR")
 
@@ -85,6 +91,19 @@ class Course:
 
     def skeleton(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.py"
+
+    def functions(self, name: str) -> list[str]:
+        """The functions a student writes for ``name``: the skeleton's top-level ``def``s."""
+        import ast
+
+        tree = ast.parse(self.skeleton(name).read_text(encoding="utf-8"))
+        return [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+
+    def check_functions(self, name: str, functions: tuple[str, ...]) -> None:
+        known = self.functions(name)
+        unknown = [f for f in functions if f not in known]
+        if unknown:
+            raise CourseError(f"{name} has no function {unknown[0]!r}; its functions: {', '.join(known)}")
 
     def notebook(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.ipynb"

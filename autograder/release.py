@@ -3,7 +3,10 @@
 The bundle is built from an allow-list, never by copying the course and deleting:
 the engine package (public by construction: it runs inside the sandbox), and for each
 assignment its skeleton, notebook and public tests, plus a student README and a small
-``pyproject.toml`` so that ``pip install .`` gives students ``gmgrade check``.
+``pyproject.toml`` so that ``pip install .`` gives students ``gmgrade check`` and the
+in-notebook ``check``. The public material is also packaged as ``gmgrade_course``, so that
+a bundle installed with one ``pip install URL`` line (Colab: no folder at hand) still finds
+its tests; ``--url`` writes that address into each notebook's first cell.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ python3 -m pip install .               # run in this folder; gives you `gmgrade`
 
 ## Check your work
 
+In the notebook: run its first cell (`from autograder import check`), then, in a cell of
+its own, `check("mle")` (or `check("mle", "gaussian_mle")` for one function). It grades the
+cells you have run, in the order you ran them, and says which cell each function came from.
+On Colab, install this bundle first with the `%pip install` line of the first cell.
+
+In a terminal:
+
 ```bash
 cd assignments/mle
 gmgrade check mle              # finds mle.py or mle.ipynb in the current folder
@@ -38,8 +48,9 @@ gmgrade check mle mle.ipynb    # or name the file
 `check` runs the public tests only and prints what each one expected, what your code
 returned, on which input, and a hint where a known mistake matches. Your instructor
 grades with more (hidden) tests, so passing every public test is a good sign, not a
-guarantee. Your code runs in a separate process with time and memory limits; install
-`bubblewrap` (Linux) to run it sandboxed as the grader does.
+guarantee. Your code runs in a separate process with time limits (and memory limits on
+Linux and Windows), on Linux, macOS and Windows; install `bubblewrap` (Linux) to run it
+sandboxed as the grader does.
 
 Assignments: {names}
 """
@@ -58,7 +69,7 @@ dependencies = {deps}
 gmgrade = "autograder.cli:main"
 
 [tool.setuptools.packages.find]
-include = ["autograder*"]
+include = ["autograder*", "gmgrade_course*"]
 
 [tool.setuptools.package-data]
 "*" = ["*"]
@@ -80,8 +91,15 @@ def _dependencies(course: Course) -> str:
     return "[" + ", ".join(f'"{d}"' for d in deps) + "]"
 
 
-def release(course: Course, out: Path, names: list[str] | None = None) -> list[Path]:
-    """Write the student bundle into ``out`` (which must not exist or be empty)."""
+COURSE_PACKAGE_INIT = '''"""The course's public material (assignments, public tests), installed with the student
+bundle so that `check` finds it where the bundle was installed with pip (Colab)."""
+'''
+
+
+def release(course: Course, out: Path, names: list[str] | None = None,
+            url: str | None = None) -> list[Path]:
+    """Write the student bundle into ``out`` (which must not exist or be empty); ``url``:
+    where the bundle will be hosted, for the ``%pip install`` line of each notebook."""
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new folder for the bundle")
     names = names or course.assignments()
@@ -102,6 +120,13 @@ def release(course: Course, out: Path, names: list[str] | None = None) -> list[P
         for extra in sorted(src.iterdir()):  # data files an assignment ships, if any
             if extra.is_file() and extra.name not in {f"{name}.py", f"{name}.ipynb"}:
                 shutil.copy2(extra, dst / extra.name)
+    if url:
+        for name in names:
+            nb = out / MARKER / name / f"{name}.ipynb"
+            nb.write_text(nb.read_text(encoding="utf-8").replace(assign.BUNDLE_URL, url),
+                          encoding="utf-8")
+    shutil.copytree(out / MARKER, out / "gmgrade_course" / MARKER)
+    (out / "gmgrade_course" / "__init__.py").write_text(COURSE_PACKAGE_INIT)
     import autograder
 
     _copy_package(Path(autograder.__file__).parent, out / "autograder")

@@ -45,6 +45,13 @@ def feedback_text(result: SubmissionResult, *, show_hidden: bool = True) -> str:
     return "\n".join(lines)
 
 
+def check_text(result: SubmissionResult) -> str:
+    """What ``check`` shows: the public tests with feedback, and how many passed."""
+    passed = sum(t.passed for t in result.tests)
+    return (feedback_text(result, show_hidden=False) + f"\n\n{passed}/{len(result.tests)} public tests "
+            "passed. Hidden tests are run when your instructor grades the assignment.")
+
+
 def feedback_html(result: SubmissionResult) -> str:
     e = html.escape
     rows = []

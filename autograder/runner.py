@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -33,6 +34,15 @@ class GradeOptions:
     max_examples: int = 30
     cell_timeout: float = 10.0
     load_timeout: float = 60.0
+    # check: a worker that cannot start, or tests that cannot be collected, raise
+    # GraderUnavailable once instead of failing every test (batches record a grader fault)
+    report_grader_failure: bool = False
+    functions: tuple[str, ...] = ()  # check: only the tests whose name mentions one of these
+
+
+class GraderUnavailable(Exception):
+    """``check`` could not run the student's code at all: the installation, not their code.
+    The message says what failed and what to do."""
 
 
 def _test_files(course: Course, assignment: str, include_hidden: bool) -> list[Path]:
@@ -80,12 +90,16 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
                             early=early)
     load_notes: list[str] = []
     load_error: list[str] = []
+    start_failure: list[str] = []
 
     def make_student() -> StudentProxy:
         try:
             info = session.ensure_started()
         except WorkerUnavailable as e:
             load_error.append(e.feedback)
+            raise
+        except Exception as e:  # noqa: BLE001 - the worker itself did not start
+            start_failure.append(f"{type(e).__name__}: {e}")
             raise
         load_notes.extend(info.notes)
         if info.error:
@@ -94,6 +108,10 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
 
     try:
         result, log = _run(course, assignment, sub.student, opts, make_student, start)
+    except RuntimeError as e:  # the tests could not be collected
+        if opts.report_grader_failure:
+            raise GraderUnavailable(explain_grader_failure(str(e), assignment, backend)) from None
+        raise
     finally:
         session.close()
         for p in (src,):
@@ -103,6 +121,8 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
             except OSError:
                 pass
         os.rmdir(tmp)
+    if start_failure and opts.report_grader_failure:
+        raise GraderUnavailable(explain_grader_failure(start_failure[0], assignment, backend))
     status = Status.GRADED
     error = None
     if load_error:
@@ -122,7 +142,7 @@ def _run(course: Course, assignment: str, student: str, opts: GradeOptions, make
         assignment=assignment, public_dirs=[course.public_dir(assignment)],
         make_student=make_student,
         reference_path=course.solution(assignment) if opts.include_hidden else None,
-        default_timeout=opts.timeout, max_examples=opts.max_examples)
+        default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions)
     run_pytest(files, plugin, course.root)
     tests = []
     log_lines = list(plugin.collect_errors)
@@ -157,6 +177,29 @@ def _all_failed(course: Course, assignment: str, student: str, opts: GradeOption
     return SubmissionResult(student=student, assignment=assignment, status=Status.ERROR,
                             tests=tests, max_score=result.max_score,
                             execution_time=time.perf_counter() - start, error=message)
+
+
+def explain_grader_failure(cause: str, assignment: str, backend: str) -> str:
+    """What a student reads when ``check`` cannot run their code: what failed, and what to do."""
+    missing = re.search(r"No module named '([\w.]+)'", cause)
+    if missing:
+        pkg = missing.group(1).split(".")[0]
+        todo = (f"Python cannot import {pkg!r}. Install it into the Python that runs the check "
+                f"(`python -m pip install {pkg}` in a terminal, `%pip install {pkg}` in a notebook "
+                "cell; if that package name is not right, search for the one that provides it), "
+                "then check again.")
+    elif backend == "bwrap":
+        todo = ("The sandbox (bubblewrap) could not start Python here. Check without it: "
+                f"`gmgrade check {assignment} --sandbox process` in a terminal, or "
+                f"`check({assignment!r}, sandbox=\"process\")` in a notebook; your code still runs "
+                "in a separate process with time limits. If that works, tell your instructor what "
+                "failed (below).")
+    else:
+        todo = ("Reinstall the course bundle (the `pip install` line of the course notes or of "
+                "the notebook's first cell) and check again; if it keeps failing, send this "
+                "message to your instructor.")
+    return ("The check could not run your code: the problem is in the installation, not in "
+            f"your code.\n{todo}\nWhat failed:\n  " + cause.strip()[-2000:].replace("\n", "\n  "))
 
 
 # ------------------------------------------------------------------ subprocess entry point

@@ -15,7 +15,8 @@
     and ``/dev/shm``, size-limited tmpfs mounts (they live in RAM, outside the address-space
     limit); no nested user namespaces (``--disable-userns``).
 
-``process`` backend (no bubblewrap, e.g. a student's laptop or macOS): the worker is a
+``process`` backend (Linux without bubblewrap; on macOS and Windows it starts the portable
+worker of ``compat.py`` instead, for a student's own ``check``): the worker is a
 plain child process in its own session with the same resource limits, a clean
 environment, a private scratch folder as working directory, and — when the grader runs
 as root — an unprivileged user id (``_rebuild_in_place`` makes Python reachable for it when
@@ -44,7 +45,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import secrets
 import shutil
 import signal
@@ -60,6 +60,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
+from autograder import compat
+
+try:
+    import resource
+except ImportError:  # Windows: the process backend starts compat's portable worker
+    resource = None
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 NOBODY = 65534
@@ -608,8 +614,10 @@ def _bwrap_args(limits: Limits, device: str, submission: Path | None, stage: _St
         return stage.slot(path)
 
     py_binds: list[str] = []
+    tmp_binds: list[str] = []  # roots under /tmp: bound after the tmpfs that would hide them
     for root in _python_roots():
-        py_binds += ["--ro-bind", source(root), root]
+        (tmp_binds if root == "/tmp" or root.startswith("/tmp/") else py_binds).extend(
+            ["--ro-bind", source(root), root])
     args = [
         bwrap_path() or "bwrap",
         *_system_binds(),
@@ -624,6 +632,7 @@ def _bwrap_args(limits: Limits, device: str, submission: Path | None, stage: _St
         # tmpfs lives in RAM, where the address-space limit does not see it: cap each one
         *_size(limits.shm_mb), "--tmpfs", "/dev/shm",
         *_size(limits.tmp_mb), "--tmpfs", "/tmp",
+        *tmp_binds,
         "--unshare-all",
         "--die-with-parent",
         "--new-session",
@@ -655,6 +664,8 @@ def _process_stage() -> _Stage:
 
 def start(spec: SandboxSpec) -> Started:
     """A worker in a sandbox of its own (exec: bwrap + Python + torch for each student)."""
+    if spec.backend == "process" and not compat.linux_process_backend():
+        return compat.start_portable(spec)  # macOS, Windows: a plain child process (compat.py)
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     env = _base_env(spec.device)

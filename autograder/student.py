@@ -9,14 +9,13 @@ A timeout or crash kills the worker; the next test gets a fresh one.
 from __future__ import annotations
 
 import os
-import select
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder import protocol, sandbox, zygote
+from autograder import compat, protocol, sandbox, zygote
 
 
 class StudentFailure(AssertionError):
@@ -170,8 +169,7 @@ class WorkerSession:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            _, ready, _ = select.select([], [fd], [], remaining)
-            if not ready:
+            if not compat.wait_fd(fd, True, remaining):
                 raise TimeoutError
             try:
                 n = os.write(fd, view)  # the fd is non-blocking: writes what fits
@@ -185,8 +183,7 @@ class WorkerSession:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([self.proc.rep_r], [], [], remaining)
-            if not ready:
+            if not compat.wait_fd(self.proc.rep_r, False, remaining):
                 raise TimeoutError
             chunk = os.read(self.proc.rep_r, max(65536, n - len(self._buf)))
             if not chunk:
@@ -231,7 +228,7 @@ class WorkerSession:
                 f"{self.load_budget:g} s allowed; the remaining tests were not run. Make the "
                 "top level of your file fast (no training loops or experiments there)")
         self.proc = self._launch()
-        os.set_blocking(self.proc.req_w, False)  # see _send
+        compat.set_nonblocking(self.proc.req_w)  # see _send
         self._buf = bytearray()
         self.output = _OutputTail(self.proc.proc.stdout)
         try:
@@ -239,8 +236,9 @@ class WorkerSession:
             if type(ready) is not dict or ready.get("ev") != "ready":
                 raise protocol.ProtocolError("worker did not start")
         except (TimeoutError, EOFError, protocol.ProtocolError) as e:
-            out = self.output.text() if self.output else ""
             self.kill()
+            self.output.thread.join(timeout=2)  # the last words of a worker that never started
+            out = self.output.text()
             raise RuntimeError(f"the grading worker failed to start ({type(e).__name__}); "
                                f"worker output:\n{out[-2000:]}") from None
         limit = min(self.load_timeout, left)

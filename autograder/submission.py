@@ -53,6 +53,21 @@ def _decode(data: bytes, name: str) -> str:
 _MAGIC = re.compile(r"^\s*[%!]")
 
 
+def strip_magics(src: str) -> tuple[str, int]:
+    """A code cell without IPython magics and shell lines (``%``, ``!``; a ``%%`` cell magic
+    drops the whole cell), and how many were dropped. Line numbers stay as they were."""
+    if src.lstrip().startswith("%%"):
+        return "", 1
+    lines, dropped = [], 0
+    for line in src.splitlines():
+        if _MAGIC.match(line):
+            dropped += 1
+            lines.append("")  # keep line numbers stable
+        else:
+            lines.append(line)
+    return "\n".join(lines), dropped
+
+
 def notebook_cells(text: str, name: str) -> tuple[list[str], list[str]]:
     """The code cells of a notebook, with IPython magics and shell (``!``) lines dropped."""
     import nbformat
@@ -71,17 +86,8 @@ def notebook_cells(text: str, name: str) -> tuple[list[str], list[str]]:
         src = cell.get("source", "")
         if not isinstance(src, str):  # a list of lines; anything else in it is ignored
             src = "".join(s for s in src if isinstance(s, str)) if isinstance(src, list) else ""
-        if src.lstrip().startswith("%%"):
-            dropped += 1
-            continue
-        lines = []
-        for line in src.splitlines():
-            if _MAGIC.match(line):
-                dropped += 1
-                lines.append("")  # keep line numbers stable
-            else:
-                lines.append(line)
-        body = "\n".join(lines)
+        body, n = strip_magics(src)
+        dropped += n
         if body.strip():
             cells.append(body)
     if dropped:

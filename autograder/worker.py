@@ -22,13 +22,17 @@ from __future__ import annotations
 import io
 import linecache
 import os
-import resource
 import shutil
 import signal
 import sys
 import time
 import traceback
 import types
+
+try:
+    import resource
+except ImportError:  # Windows: only the per-test fork (POSIX) uses it
+    resource = None
 
 
 class CellTimeout(BaseException):
@@ -90,9 +94,7 @@ def load(msg: dict) -> dict:
                 error = text
             notes.append(text + " — it was skipped")
             continue
-        signal.signal(signal.SIGALRM, on_alarm)
-        if len(cells) > 1:
-            signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+        _cell_alarm(on_alarm, cell_timeout if len(cells) > 1 else 0)
         try:
             exec(code, module.__dict__)
         except CellTimeout:
@@ -106,8 +108,7 @@ def load(msg: dict) -> dict:
                 text = "importing your file raised " + f"{type(e).__name__}: {_exc_message(e)}"
             notes.append(text)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            _cell_alarm(signal.SIG_DFL, 0)
     functions = sorted(
         k for k, v in list(module.__dict__.items()) if not k.startswith("_") and callable(v)
     )
@@ -249,24 +250,7 @@ def serve_test(module, inp, out) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         _seed_everything(int(msg.get("seed", 0)))
         _send(out, {"ev": "forked"})
-        while True:
-            msg = _recv(inp)
-            if msg.get("op") == "end":
-                break
-            try:
-                reply = call(module, msg)
-            except MemoryError:
-                reply = {"ev": "error", "type": "MemoryError",
-                         "message": "ran out of memory", "traceback": ""}
-            except BaseException as e:  # noqa: BLE001 - the student's exception
-                reply = {"ev": "error", "type": type(e).__name__, "message": _exc_message(e),
-                         "traceback": _short_tb(e, module.__file__)}
-            try:
-                _send(out, reply)
-            except Exception as e:  # noqa: BLE001 - the value could not be encoded
-                _send(out, {"ev": "error", "type": "UnsendableResult",
-                            "message": f"the value your function returned cannot be sent to "
-                                       f"the grader: {_exc_message(e)}", "traceback": ""})
+        _serve_calls(module, inp, out)
     except BaseException:  # noqa: BLE001
         code = 3
     finally:
@@ -328,6 +312,15 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
     sys.stdout.flush()
     sys.stderr.flush()
     _send(out, result)
+    if os.environ.get("GMGRADE_IN_PLACE") == "1":  # compat's portable worker: no fork
+        while True:
+            try:
+                msg = _recv(inp)
+            except EOFError:
+                os._exit(0)
+            if msg.get("op") != "fork":
+                os._exit(0)
+            _serve_here(module, inp, out, int(msg.get("seed", 0)), scratch)
     while True:  # one child per test, each forked as soon as the previous one is gone
         sys.stdout.flush()
         sys.stderr.flush()
@@ -357,6 +350,51 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
         else:
             how = {"kind": "exit", "value": os.WEXITSTATUS(status)}
         _send(out, {"ev": "done", "status": how})
+
+def _serve_calls(module, inp, out) -> None:
+    """Answer ``call`` messages until ``end``."""
+    while True:
+        msg = _recv(inp)
+        if msg.get("op") == "end":
+            break
+        try:
+            reply = call(module, msg)
+        except MemoryError:
+            reply = {"ev": "error", "type": "MemoryError",
+                     "message": "ran out of memory", "traceback": ""}
+        except BaseException as e:  # noqa: BLE001 - the student's exception
+            reply = {"ev": "error", "type": type(e).__name__, "message": _exc_message(e),
+                     "traceback": _short_tb(e, module.__file__)}
+        try:
+            _send(out, reply)
+        except Exception as e:  # noqa: BLE001 - the value could not be encoded
+            _send(out, {"ev": "error", "type": "UnsendableResult",
+                        "message": f"the value your function returned cannot be sent to "
+                                   f"the grader: {_exc_message(e)}", "traceback": ""})
+
+
+def _serve_here(module, inp, out, seed: int, scratch: str) -> None:
+    """One test without fork (compat's portable worker, on the student's own machine): its
+    calls run in this process. A crash or timeout ends the worker and the grader starts a
+    new one; what a test leaves in the module stays for the next test."""
+    _seed_everything(seed)
+    _send(out, {"ev": "forked"})
+    _serve_calls(module, inp, out)
+    _reset_scratch(scratch)
+    _send(out, {"ev": "done", "status": {"kind": "exit", "value": 0}})
+
+
+def _cell_alarm(handler, seconds: float) -> None:
+    """Set the SIGALRM handler and arm the cell timer (0: disarm it). Windows has neither:
+    there a slow cell is stopped only by the grader's limit on the whole load."""
+    if not hasattr(signal, "setitimer"):
+        return
+    if not seconds:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, handler)
+    if seconds:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
 
 if __name__ == "__main__":
     main()

@@ -32,7 +32,6 @@ and returns None: each student then gets a sandbox of its own, as without a zygo
 
 from __future__ import annotations
 
-import array
 import ctypes
 import json
 import os
@@ -44,7 +43,7 @@ import sys
 import time
 from typing import Any
 
-from autograder import sandbox
+from autograder import compat, sandbox
 
 # Modules that torch and the course's code import lazily on a first call (e.g.
 # torch.broadcast_shapes pulls in sympy through symbolic_shapes: 0.3 s), imported once.
@@ -229,6 +228,8 @@ def start_shared(backend: str, limits: sandbox.Limits, device: str, assignments:
     it once; its forks inherit it). Returns None, after telling ``note`` why, when no zygote can run here."""
     global _SHARED, _SHARED_KEY
     backend = sandbox.choose_backend(backend)
+    if backend == "process" and not compat.linux_process_backend():
+        return None  # macOS, Windows: the portable worker has no fork to share
     try:
         _SHARED = Zygote(backend, limits, device, assignments)
         _SHARED_KEY = (backend, device)

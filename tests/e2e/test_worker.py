@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import torch
 
-from autograder import sandbox, zygote
+from autograder import compat, sandbox, zygote
 from autograder.student import (StudentCrash, StudentError, StudentMissing, StudentNotImplemented,
                                 StudentProxy, StudentTimeout, WorkerSession, WorkerUnavailable)
 
@@ -33,10 +33,15 @@ def numpy_out():
     return numpy.zeros(2)
 '''
 
-BACKENDS = ["process"] + (["bwrap"] if sandbox.bwrap_works() else [])
+# portable: the student's own machine (compat.py: no fork, stdio transport), here on Linux
+BACKENDS = ["process", "portable"] + (["bwrap"] if sandbox.bwrap_works() else [])
 
 
-@pytest.fixture(scope="module", params=[None, *BACKENDS], ids=["exec", *(f"zygote-{b}" for b in BACKENDS)])
+ZYGOTE_BACKENDS = [b for b in BACKENDS if b != "portable"]
+
+
+@pytest.fixture(scope="module", params=[None, *ZYGOTE_BACKENDS],
+                ids=["exec", *(f"zygote-{b}" for b in ZYGOTE_BACKENDS)])
 def launch(request):
     """How workers start: each from scratch, or forked by a zygote of that backend (every
     test below runs both ways)."""
@@ -47,12 +52,15 @@ def launch(request):
 
 
 @pytest.fixture(params=BACKENDS)
-def proxy(request, launch, tmp_path):
+def proxy(request, launch, tmp_path, monkeypatch):
     if launch is not None and launch != request.param:
         pytest.skip("a zygote serves its own backend only")
     src = tmp_path / "sub.py"
     src.write_text(SOURCE)
-    spec = sandbox.SandboxSpec(backend=request.param, limits=sandbox.Limits(), submission=src)
+    if request.param == "portable":
+        monkeypatch.setattr(compat, "linux_process_backend", lambda: False)
+    backend = "process" if request.param == "portable" else request.param
+    spec = sandbox.SandboxSpec(backend=backend, limits=sandbox.Limits(), submission=src)
     session = WorkerSession(spec, [SOURCE], "sub", filename=str(src))
     p = StudentProxy(session, timeout=3, cpu_seconds=10)
     yield p
