@@ -2,9 +2,9 @@
 
 Each submission is graded by a fresh trusted process (a fork of a pre-warmed template,
 ``autograder.warm``, or ``python -m autograder.runner``) with its own sandboxed worker, so
-students never share state. A student is done once
-``DIR/STUDENT/results.json`` and its fingerprint (hash of the submission, the tests
-and the options) are written; re-running skips done students unless ``regrade``, so an
+students never share state. A student is done once ``DIR/STUDENT/results.json`` and its
+fingerprint ``DIR/staff/STUDENT.fingerprint`` (hash of the submission, the tests and the
+options) are written; re-running skips done students unless ``regrade``, so an
 interrupted batch (Ctrl-C, ``kill -9``) finishes the rest without losing or
 duplicating anything. ``grades.csv`` and ``summary.json`` are rebuilt from the
 per-student results after every student.
@@ -40,7 +40,9 @@ from autograder.results import Status, SubmissionResult
 from autograder.runner import GradeOptions, request_json
 from autograder.warm import WarmRunner, course_imports
 
-FINGERPRINT = ".gmgrade-fingerprint"
+FINGERPRINT = ".fingerprint"  # DIR/staff/STUDENT.fingerprint
+# where earlier versions kept the staff files, inside DIR/STUDENT/ (moved out by grade_batch)
+OLD_LAYOUT = {"staff.log": ".log", ".gmgrade-fingerprint": FINGERPRINT}
 SUBMISSION_WALL_LIMIT = 1800.0
 EXECUTORS = ("local", "ray")
 RAY_GPU_FRACTION_ENV = "GMGRADE_RAY_GPU_FRACTION"  # GPU share of one Ray task with --device cuda
@@ -75,13 +77,24 @@ def fingerprint(course: Course, assignment: str, path: Path, opts: GradeOptions)
 
 
 def _done(out_dir: Path, student: str, fp: str) -> SubmissionResult | None:
-    d = out_dir / student
     try:
-        if (d / FINGERPRINT).read_text() != fp:
+        if report.staff_file(out_dir, student, FINGERPRINT).read_text() != fp:
             return None
-        return SubmissionResult.from_dict(json.loads((d / "results.json").read_text()))
+        return SubmissionResult.from_dict(json.loads((out_dir / student / "results.json").read_text()))
     except (OSError, ValueError, KeyError):
         return None
+
+
+def _move_staff_files_out(out_dir: Path, student: str) -> None:
+    """An output folder written by an earlier version kept the staff log and the fingerprint
+    in the student's folder: move them to ``DIR/staff/`` (resuming still sees the fingerprint,
+    and the student's folder holds only what they may see)."""
+    for name, suffix in OLD_LAYOUT.items():
+        old = out_dir / student / name
+        if old.is_file():
+            new = report.staff_file(out_dir, student, suffix)
+            new.parent.mkdir(exist_ok=True)
+            os.replace(old, new)
 
 
 def load_results(out_dir: Path, students: list[str]) -> list[SubmissionResult]:
@@ -185,6 +198,7 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     progress = Progress(len(entries), progress_stream or sys.stderr)
     todo = []
     for sid, path in entries:
+        _move_staff_files_out(out_dir, sid)
         fp = fingerprint(course, assignment, path, opts)
         if not regrade and _done(out_dir, sid, fp) is not None:
             progress.skip(1)
@@ -198,7 +212,7 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     def finish(sid: str, fp: str, result: SubmissionResult, log: str) -> None:
         with lock:
             report.write_student(out_dir, result, log)
-            report.atomic_write(out_dir / sid / FINGERPRINT, fp)
+            report.atomic_write(report.staff_file(out_dir, sid, FINGERPRINT), fp)
             report.write_class(out_dir, load_results(out_dir, students))
         progress.update(result)
 

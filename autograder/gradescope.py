@@ -3,6 +3,10 @@
 Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once when the
 image is built, then ``run_autograder`` for each submission, which must write
 ``/autograder/results/results.json``. Our ``results.json`` already follows that schema.
+
+Students see ``results.json`` (its ``output`` fields), never the autograder's own output
+(``stdout_visibility`` is ``hidden``): the staff log, and the traceback when grading
+fails, go to stderr, which instructors read as the submission's "Autograder Output".
 """
 
 from __future__ import annotations
@@ -76,13 +80,17 @@ def main(argv: list[str]) -> int:
     out = Path(results)
     try:
         course = Course(Path.cwd())
-        result, _ = grade_path(course, name, Path(submission_dir), "submission", GradeOptions())
+        result, log = grade_path(course, name, Path(submission_dir), "submission", GradeOptions())
         data = result.to_dict()
-    except Exception as e:  # noqa: BLE001 - Gradescope must always get a results file
-        data = {"score": 0, "output": f"The autograder failed ({type(e).__name__}: {e}); "
-                                      "your instructor has been told.", "tests": []}
+    except Exception:  # Gradescope must always get a results file
+        # the error can quote the hidden tests (a collection error does): staff only, below
+        data = {"score": 0, "output": "The autograder failed on your submission; your instructor "
+                                      "can see the details.",
+                "stdout_visibility": "hidden", "tests": []}
         atomic_write(out, json.dumps(data, indent=2, ensure_ascii=False))
-        raise
+        raise  # the traceback goes to stderr: the Autograder Output, for instructors only
+    if log:
+        sys.stderr.write(f"gmgrade staff log (instructors only, not in results.json):\n{log}\n")
     atomic_write(out, json.dumps(data, indent=2, ensure_ascii=False))
     return 0
 

@@ -171,7 +171,7 @@ def export_zip(course: Course, name: str, out: Path, *, options: dict | None = N
     config = {
         "lang": "python",
         "plugins": [{PLUGIN: {"assignment": name, "course": COURSE_DIR, "options": options or {}}}],
-        "show_stdout": False,  # gmgrade's staff log goes to results/, never to students
+        "show_stdout": False,  # the output holds gmgrade's staff log: instructors only
         "show_hidden": True,  # hidden tests' results shown once grades are published, as gmgrade does
     }
     torch_version = torch.__version__.split("+")[0]
@@ -267,8 +267,9 @@ class GmgradePlugin(AbstractOtterPlugin):
         target_dir = results_dir if results_dir.is_dir() else Path(tempfile.mkdtemp(prefix="gmgrade-otter-"))
         target = target_dir / "gmgrade-result.json"
         target.write_text(json.dumps(result.to_dict(), ensure_ascii=False))
-        if log:
-            (target_dir / "gmgrade-staff.log").write_text(log)
+        if log:  # to the autograder's output, which students never see (show_stdout is off);
+            # a file in results/ would vanish with otter's temporary folder or container
+            sys.stderr.write(f"gmgrade staff log (instructors only, not in results.json):\n{log}\n")
         os.environ[RESULT_ENV] = str(target)
         os.environ[COURSE_ENV] = str(root)
         return _without_code(submission)

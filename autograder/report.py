@@ -1,6 +1,11 @@
 """Writing results: per-student ``results.json`` and ``feedback.html``, ``grades.csv``,
 ``summary.json``, and the readable summaries printed to the terminal. All writes are
-atomic (a temporary file renamed into place)."""
+atomic (a temporary file renamed into place).
+
+The output folder's layout: ``DIR/STUDENT/`` holds only what that student may see
+(``results.json``, ``feedback.html``), so an instructor can hand it back as it is;
+what is for staff only (grader logs with tracebacks of the hidden tests, resume
+fingerprints) lives in ``DIR/staff/`` as ``STUDENT.log``, ``STUDENT.fingerprint``."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import statistics
 from pathlib import Path
 
 from autograder.results import SubmissionResult
+
+STAFF_DIR = "staff"  # DIR/staff/: for the instructor only, never handed to a student
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -86,12 +93,21 @@ pre{{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px;fon
 """
 
 
+def staff_file(out_dir: Path, student: str, suffix: str) -> Path:
+    """``DIR/staff/STUDENT.SUFFIX``: a staff-only file about one student."""
+    return out_dir / STAFF_DIR / f"{student}{suffix}"
+
+
 def write_student(out_dir: Path, result: SubmissionResult, staff_log: str) -> None:
+    """The student's folder (only what they may see) and, apart, their staff log."""
     d = out_dir / result.student
     atomic_write(d / "results.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     atomic_write(d / "feedback.html", feedback_html(result))
+    log = staff_file(out_dir, result.student, ".log")
     if staff_log:
-        atomic_write(d / "staff.log", staff_log)
+        atomic_write(log, staff_log)
+    else:
+        log.unlink(missing_ok=True)  # a log of an earlier grading would describe another run
 
 
 def grades_csv(results: list[SubmissionResult]) -> str:

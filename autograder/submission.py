@@ -212,8 +212,8 @@ def load(path: Path, assignment: str, student: str | None = None) -> Submission:
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]")
 # Names the batch writes next to the students' folders in the output folder (report.py):
-# a student called e.g. ``grades.csv.py`` must not get a folder of that name.
-RESERVED_IDS = {"grades.csv", "summary.json"}
+# a student called e.g. ``grades.csv.py`` or ``staff.py`` must not get a folder of that name.
+RESERVED_IDS = {"grades.csv", "summary.json", "staff"}
 
 
 def student_id(entry: Path) -> str:

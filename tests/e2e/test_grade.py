@@ -47,6 +47,9 @@ def test_batch_outputs(graded):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["students"] == 6
     assert "mean" in r.stdout and "frank" in r.stdout
+    for s in by:  # a student's folder holds what they may see; the fingerprints are staff's
+        assert sorted(p.name for p in (out / s).iterdir()) == ["feedback.html", "results.json"]
+        assert (out / "staff" / f"{s}.fingerprint").is_file()
 
 
 def test_grading_twice_gives_identical_grades(graded, tmp_path):
@@ -74,17 +77,83 @@ def test_kill_and_resume_finishes_without_duplicates(tmp_path):
                              "--out", str(out), "--jobs", "1"], cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not list(out.glob("*/.gmgrade-fingerprint")):
+    while time.monotonic() < deadline and not list(out.glob("staff/*.fingerprint")):
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = {p.parent.name for p in out.glob("*/.gmgrade-fingerprint")}
+    done_before = {p.stem for p in out.glob("staff/*.fingerprint")}
     assert done_before and len(done_before) < 6
     r = gmgrade("grade", "mle", str(batch), "--out", str(out), "--jobs", "2")
     assert r.returncode == 0, r.stderr
     assert f"{len(done_before)} submission(s) already graded" in r.stderr
     rows = (out / "grades.csv").read_text().splitlines()[1:]
     assert sorted(row.split(",")[0] for row in rows) == ["alice", "bob", "carol", "dave", "erin", "frank"]
+
+
+BROKEN_HIDDEN_TEST = """import torch
+
+
+def test_breaks_after_the_student_answered(student):
+    \"\"\"bernoulli_mle: a hidden test that itself breaks\"\"\"
+    got = student.bernoulli_mle(torch.ones(3, dtype=torch.float64))
+    table_of_hidden_expectations = {}
+    return table_of_hidden_expectations["bernoulli_mle"] == got  # fails: a grader fault
+"""
+
+
+def test_student_folders_hold_only_what_the_student_may_see(tmp_path):
+    """A hidden test that breaks is a grader fault whose traceback quotes the hidden test: it
+    goes to DIR/staff/STUDENT.log, never into DIR/STUDENT/. An output folder of the earlier
+    layout (staff.log and the fingerprint inside the student's folder) is tidied when the
+    batch runs again, and its students still count as graded."""
+    import io
+
+    from autograder.batch import grade_batch
+    from autograder.course import Course
+    from autograder.runner import GradeOptions
+
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "assignments" / "mle", course / "assignments" / "mle")
+    shutil.copytree(ROOT / "solutions" / "tests" / "mle", course / "solutions" / "tests" / "mle")
+    shutil.copy(ROOT / "solutions" / "mle.py", course / "solutions" / "mle.py")
+    (course / "solutions" / "tests" / "mle" / "test_broken.py").write_text(BROKEN_HIDDEN_TEST)
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    for name in ("alice.py", "frank.txt"):  # alice is graded; frank has no mle.py: no sandbox
+        shutil.copy(BATCH / name, batch / name)
+    args = (Course(course), "mle", batch, out, GradeOptions())
+    grade_batch(*args, jobs=2, progress_stream=io.StringIO())
+
+    for s in ("alice", "frank"):
+        assert sorted(p.name for p in (out / s).iterdir()) == ["feedback.html", "results.json"]
+    assert sorted(p.name for p in (out / "staff").iterdir()) == [
+        "alice.fingerprint", "alice.log", "frank.fingerprint"]
+    hidden_line = 'return table_of_hidden_expectations["bernoulli_mle"] == got  # fails: a grader fault'
+    assert hidden_line in (out / "staff" / "alice.log").read_text()
+    for p in (out / "alice").iterdir():
+        assert "table_of_hidden_expectations" not in p.read_text(), p.name
+    res = json.loads((out / "alice" / "results.json").read_text())
+    broken = next(t for t in res["tests"] if t["extra_data"]["id"] == "test_breaks_after_the_student_answered")
+    assert broken["extra_data"]["grader_error"] and "bernoulli_mle() returned" in broken["output"]
+
+    # the earlier layout: staff files inside the students' folders
+    os.replace(out / "staff" / "alice.log", out / "alice" / "staff.log")
+    for s in ("alice", "frank"):
+        os.replace(out / "staff" / f"{s}.fingerprint", out / s / ".gmgrade-fingerprint")
+    grades = (out / "grades.csv").read_text()
+    stream = io.StringIO()
+    grade_batch(*args, progress_stream=stream)
+    assert "2 submission(s) already graded" in stream.getvalue()
+    assert sorted(p.name for p in (out / "alice").iterdir()) == ["feedback.html", "results.json"]
+    assert sorted(p.name for p in (out / "staff").iterdir()) == [
+        "alice.fingerprint", "alice.log", "frank.fingerprint"]
+    assert (out / "grades.csv").read_text() == grades
+
+    # regrading replaces the staff log; a grading without one leaves none behind
+    (out / "staff" / "frank.log").write_text("from an earlier grading\n")
+    (batch / "alice.py").unlink()
+    grade_batch(*args, regrade=True, progress_stream=io.StringIO())
+    assert not (out / "staff" / "frank.log").exists()
 
 
 def test_check_public_only(tmp_path, capsys):

@@ -114,6 +114,24 @@ def test_check_reads_the_saved_result(tmp_path, monkeypatch):
         otter.check("mle", "t_missing")
 
 
+def test_the_staff_log_goes_to_the_instructors_output(tmp_path, monkeypatch, capsys):
+    """Not into results/ (students see results.json; any other file there is lost with otter's
+    folder): to stderr, the autograder output that only instructors see (show_stdout off)."""
+    result = res.SubmissionResult(student="submission", assignment="mle", status=res.Status.GRADED,
+                                  tests=(), max_score=0.0, execution_time=0.1)
+    log = "Traceback (most recent call last):\n    a line of solutions/tests/mle/test_hidden.py"
+    monkeypatch.setattr(otter, "grade_file", lambda *a: (result, log))
+    for d in ("results", "submission"):
+        (tmp_path / d).mkdir()
+    monkeypatch.chdir(tmp_path / "submission")  # where otter runs its plugins
+    for var in (otter.RESULT_ENV, otter.COURSE_ENV):  # set by the plugin: restored afterwards
+        monkeypatch.setenv(var, "")
+    plugin = otter.GmgradePlugin("mle.ipynb", None, {"assignment": "mle"})
+    plugin.before_execution("x = 1\n")
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["gmgrade-result.json"]
+    assert log in capsys.readouterr().err
+
+
 def test_export_names_the_install_command_without_otter(course, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "otter", None)  # import otter -> ImportError
     with pytest.raises(RuntimeError, match=r"pip install 'gmgrade\[otter\]'"):

@@ -186,7 +186,8 @@ def colliding_names(batch: Path, ctx) -> list[str]:
     """ATTACK: entries whose student ids collide, to overwrite another student's results —
     ``victim.zip`` and ``victim~2.py`` next to the innocent ``victim.py`` (a correct
     submission), and entries named after the batch's own output files (``grades.csv.py``,
-    ``summary.json.py``). ``victim.py`` itself is not an attack (see the harness).
+    ``summary.json.py``, ``staff.py`` for the staff folder). ``victim.py`` itself is not an
+    attack (see the harness).
 
     honest part: 0 points
     """
@@ -195,4 +196,5 @@ def colliding_names(batch: Path, ctx) -> list[str]:
     (batch / "victim~2.py").write_text(ctx.skeleton)
     (batch / "grades.csv.py").write_text(ctx.skeleton)
     (batch / "summary.json.py").write_text(ctx.skeleton)
-    return ["victim.py", "victim.zip", "victim~2.py", "grades.csv.py", "summary.json.py"]
+    (batch / "staff.py").write_text(ctx.skeleton)
+    return ["victim.py", "victim.zip", "victim~2.py", "grades.csv.py", "summary.json.py", "staff.py"]

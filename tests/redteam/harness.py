@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import html
 import json
 import os
 import re
@@ -405,6 +406,60 @@ def cleanup(run: Run) -> None:
 
 def output_files(run: Run) -> list[Path]:
     return [p for p in run.ctx.out.rglob("*") if p.is_file()]
+
+
+def readable_text(path: Path) -> str:
+    """An output file as a reader sees it: the raw text, the HTML unescaped, and every
+    string of a JSON file decoded (escaped quotes and newlines would hide a quoted line)."""
+    text = path.read_text(errors="replace")
+    parts = [text, html.unescape(text)]
+    if path.suffix == ".json":
+        try:
+            parts += list(_strings(json.loads(text)))
+        except ValueError:
+            pass
+    return "\n".join(parts)
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _public_text(run: Run) -> str:
+    """What students have anyway: the skeleton and notebook, the public tests, the engine
+    (public: it ships to students), and what the batch's students wrote themselves."""
+    course = run.ctx.course
+    files = [*(course / "assignments" / "mle").rglob("*"), *(ROOT / "autograder").rglob("*.py"),
+             *ATTACKS.iterdir(), HERE / "generated.py"]
+    return "".join(p.read_text() for p in files if p.is_file()) + run.ctx.victim
+
+
+_TRIVIAL = re.compile(r"""^(import\s|from\s+\S+\s+import\s|[rbuf]*(\"\"\"|\'\'\')\s*$)""")
+
+
+def hidden_lines(run: Run) -> dict[str, str]:
+    """Every distinctive line of the course's hidden material (each file under solutions/:
+    reference and hidden tests), stripped, 25 characters or more, neither an import nor a
+    docstring delimiter, and found nowhere public -> ``FILE:LINE`` where it is."""
+    course = run.ctx.course
+    public = _public_text(run)
+    out: dict[str, str] = {}
+    for f in sorted((course / "solutions").rglob("*")):
+        if not f.is_file() or "__pycache__" in f.parts:
+            continue
+        for i, line in enumerate(f.read_text().splitlines(), 1):
+            s = line.strip()
+            if len(s) >= 25 and not _TRIVIAL.match(s) and s not in public:
+                out.setdefault(s, f"{f.relative_to(course)}:{i}")
+    return out
 
 
 def leak_needles(run: Run) -> list[str]:

@@ -4,9 +4,10 @@ Every attack in ``attacks/`` (and every entry ``generated.py`` builds) is graded
 by the real engine, once per sandbox backend. Then, for every attack: its score is no
 higher than the honest part of it earns, and it did not report getting through
 (``RT-ESCAPED``); for the batch: it finished, every student has results, no hidden text
-reached an output file, nothing outside the output folder changed, other students' files
-are untouched, no process of an attack is still running, nothing reached the loopback
-listener, and memory, shared memory and disk are back where they were.
+reached an output file, no line of ``solutions/`` reached a student's folder (which holds
+only what the student may see), nothing outside the output folder changed, other students'
+files are untouched, no process of an attack is still running, nothing reached the
+loopback listener, and memory, shared memory and disk are back where they were.
 
 The process backend (no bubblewrap) is weaker by design (SECURITY.md): the attacks it
 cannot stop are skipped there, each with the reason (``PROCESS_SKIPS``); so are the entries
@@ -18,7 +19,6 @@ cores); ``RT_WALL_LIMIT`` (default 900 s) bounds each batch's wall time.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -26,6 +26,7 @@ import re
 import pytest
 
 from autograder import sandbox, submission
+from autograder.report import STAFF_DIR as STAFF
 from tests.redteam import generated, harness
 
 pytestmark = pytest.mark.slow
@@ -124,14 +125,17 @@ def test_every_student_has_results(run):
 
 def test_only_expected_files_in_the_output_folder(run):
     allowed_top = {"grades.csv", "summary.json"}
-    allowed_student = {"results.json", "feedback.html", "staff.log", ".gmgrade-fingerprint"}
+    allowed_student = {"results.json", "feedback.html"}  # what the student may see, nothing else
     ids = {sid for sid, _ in submission.batch_entries(run.ctx.batch)}
+    allowed_staff = {f"{sid}{suffix}" for sid in ids for suffix in (".log", ".fingerprint")}
     odd = []
     for p in run.ctx.out.rglob("*"):
         rel = p.relative_to(run.ctx.out).parts
-        if len(rel) == 1 and (rel[0] in allowed_top or (rel[0] in ids and p.is_dir())):
+        if len(rel) == 1 and (rel[0] in allowed_top or (rel[0] in ids | {STAFF} and p.is_dir())):
             continue
         if len(rel) == 2 and rel[0] in ids and rel[1] in allowed_student and p.is_file():
+            continue
+        if len(rel) == 2 and rel[0] == STAFF and rel[1] in allowed_staff and p.is_file():
             continue
         odd.append("/".join(rel))
     assert not odd, f"unexpected files in the output folder: {odd[:20]}"
@@ -144,13 +148,28 @@ def test_no_hidden_text_in_any_output(run):
     assert len(needles) > 10
     found = []
     for p in harness.output_files(run):
-        text = p.read_text(errors="replace")
-        text += html.unescape(text)
-        staff = p.name == "staff.log"  # staff-only: tracebacks of grader faults show test code
+        text = harness.readable_text(p)
+        # staff-only: tracebacks of grader faults show test code, never the secret
+        staff = p.relative_to(run.ctx.out).parts[0] == STAFF
         for n in needles:
             if n in text and (not staff or n == run.ctx.secret):
                 found.append(f"{p.relative_to(run.ctx.out)}: {n[:60]}")
     assert not found, "hidden material reached the outputs:\n" + "\n".join(found[:20])
+
+
+def test_student_folders_quote_no_line_of_hidden_material(run):
+    """An instructor hands each student their folder as it is: no file in it may quote a
+    line of solutions/ (hidden tests, reference) that the student did not have already."""
+    hidden = harness.hidden_lines(run)
+    assert len(hidden) > 20
+    found = []
+    for sid, _ in submission.batch_entries(run.ctx.batch):
+        for p in sorted((run.ctx.out / sid).rglob("*")):
+            if p.is_file():
+                text = harness.readable_text(p)
+                found += [f"{p.relative_to(run.ctx.out)} quotes {where}: {line[:80]}"
+                          for line, where in hidden.items() if line in text]
+    assert not found, "student folders quote hidden material:\n" + "\n".join(found[:20])
 
 
 def test_no_attack_reports_getting_through(run):

@@ -34,10 +34,11 @@ def test_the_grader_refuses_helpers_from_the_worker():
 
 
 def test_student_ids_never_name_the_batch_files(tmp_path):
-    for name in ("grades.csv.py", "summary.json.py", "alice.py"):
+    for name in ("grades.csv.py", "summary.json.py", "staff.py", "alice.py"):
         (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "Staff").mkdir()
     ids = [sid for sid, _ in submission.batch_entries(tmp_path)]
-    assert sorted(ids) == ["alice", "grades.csv_", "summary.json_"]
+    assert sorted(ids) == ["Staff_", "alice", "grades.csv_", "staff_", "summary.json_"]
 
 
 def test_a_named_pipe_is_refused_without_reading_it(tmp_path):
