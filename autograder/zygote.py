@@ -104,6 +104,23 @@ class Zygote:
             self.close()
             raise ZygoteUnavailable(f"this host does not allow nested namespaces ({self.nested})")
 
+    @classmethod
+    def attach(cls, ctl_fd: int, backend: str, device: str) -> "Zygote":
+        """A handle on a zygote another process started (a batch's template gets the
+        control socket from the grader): it can spawn, and closing it leaves the zygote."""
+        self = cls.__new__(cls)
+        self.backend, self.device, self.dead = backend, device, None
+        self._ctl = socket.socket(fileno=ctl_fd)
+        self.proc = None
+        return self
+
+    def pass_on(self) -> tuple[int, str]:
+        """The control socket's descriptor (inheritable) and what :meth:`attach` needs to
+        know, for a process this one starts (``GMGRADE_ZYGOTE_CTL``)."""
+        fd = self._ctl.fileno()
+        os.set_inheritable(fd, True)
+        return fd, json.dumps({"fd": fd, "backend": self.backend, "device": self.device})
+
     def _output(self) -> str:
         try:
             self.proc.proc.wait(timeout=5)
@@ -169,7 +186,8 @@ class Zygote:
             self._ctl.close()
         except OSError:
             pass
-        self.proc.kill()
+        if self.proc is not None:
+            self.proc.kill()
 
 
 class _Spawned:
@@ -238,6 +256,21 @@ def start_shared(backend: str, limits: sandbox.Limits, device: str, assignments:
         if note is not None:
             note(f"note: {e}; each submission gets a sandbox of its own instead (slower)")
     return _SHARED
+
+
+ENV = "GMGRADE_ZYGOTE_CTL"
+
+
+def attach_shared_from_env() -> None:
+    """In a process the grader started with a zygote's control socket (see
+    :meth:`Zygote.pass_on`): make it this process's zygote, and its forks'."""
+    global _SHARED, _SHARED_KEY
+    info = os.environ.pop(ENV, None)
+    if not info:
+        return
+    cfg = json.loads(info)
+    _SHARED = Zygote.attach(int(cfg["fd"]), cfg["backend"], cfg["device"])
+    _SHARED_KEY = (cfg["backend"], cfg["device"])
 
 
 def shared_for(spec: sandbox.SandboxSpec) -> Zygote | None:
