@@ -205,12 +205,12 @@ def _start_assignment_template(key: str, template: int, close: Callable[[], None
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
-        ours.close()
-        close()
         try:
+            ours.close()
+            close()
             _assignment_template(theirs, json.loads(key), template)
         finally:
-            os._exit(0)
+            os._exit(0)  # never back into the template's loop
     theirs.close()
     ours.settimeout(COLLECT_TIMEOUT)
     try:

@@ -24,6 +24,7 @@ hypothesis, the reference, the checks). The machine's load average is printed wi
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -69,11 +70,14 @@ def graded(course: Course, name: str, tests=None) -> dict:
 def lean(course: Course, name: str, per_test: bool = False) -> dict:
     """Collect once in a fork (an assignment template), grade one submission in a fork of it."""
     def template() -> dict:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out: dict = {}
 
         def serve(tests) -> None:
             out["collect"] = time.perf_counter() - start
+            out["collect_cpu"] = time.process_time() - start_cpu
+            gc.collect()
+            gc.freeze()  # as autograder.warm does before forking
             out.update(in_fork(lambda: timed_tests(course, name, tests) if per_test
                                else graded(course, name, tests)))
 
@@ -144,7 +148,7 @@ def main() -> None:
             print(f"{name:8s} {label:27s} {runs[0]['score']:>7s}  wall {fmt([r['wall'] for r in runs])}"
                   f"  trusted CPU {fmt([r['cpu'] for r in runs])}")
         print(f"{name:8s} {'collection, once per batch':27s} {'':7s}  wall "
-              f"{fmt([r['collect'] for r in leaned])}")
+              f"{fmt([r['collect'] for r in leaned])}  trusted CPU {fmt([r['collect_cpu'] for r in leaned])}")
         if args.per_test:
             out = lean(course, name, per_test=True)
             print(f"\n{name}: one submission through the lean loop, per test (ms)")
