@@ -38,7 +38,7 @@ from autograder import report, submission
 from autograder.course import MARKER, Course
 from autograder.results import Status, SubmissionResult
 from autograder.runner import GradeOptions, request_json
-from autograder.warm import WarmRunner, course_imports
+from autograder.warm import WarmRunner, WorkerPlan, course_imports
 
 FINGERPRINT = ".fingerprint"  # DIR/staff/STUDENT.fingerprint
 # where earlier versions kept the staff files, inside DIR/STUDENT/ (moved out by grade_batch)
@@ -221,7 +221,8 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             _run_ray(course, assignment, todo, opts, finish, jobs=jobs, address=address,
                      stream=progress.stream)
     else:
-        _run_local(course, assignment, todo, opts, finish, jobs=jobs, grade_fn=grade_fn)
+        _run_local(course, assignment, todo, opts, finish, jobs=jobs, grade_fn=grade_fn,
+                   note=lambda m: progress.stream.write(m + "\n"))
     results = load_results(out_dir, students)
     summary = report.write_class(out_dir, results)
     summary["students_text"] = report.students_text(results)
@@ -232,8 +233,9 @@ Finish = Callable[[str, str, SubmissionResult, str], None]
 
 
 def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
-               finish: Finish, *, jobs: int, grade_fn: Callable[..., tuple[SubmissionResult, str]]) -> None:
-    warm = (WarmRunner(course_imports(course, [assignment]))
+               finish: Finish, *, jobs: int, grade_fn: Callable[..., tuple[SubmissionResult, str]],
+               note: Callable[[str], None]) -> None:
+    warm = (WarmRunner(course_imports(course, [assignment]), WorkerPlan.of(opts, [assignment]), note)
             if grade_fn is grade_one_isolated and len(todo) > 1 else None)
     extra = {"warm": warm} if warm is not None else {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

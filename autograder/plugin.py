@@ -4,6 +4,11 @@ It provides the fixtures tests use (``student``, ``reference``, ``rng``), seeds 
 test from its id, loads the hypothesis grading profile, reads points and time limits
 from the markers beside each test, and records one outcome per expected test. It never
 reads anything the student's code printed or wrote.
+
+With ``serve`` set (a batch's warm template, :mod:`autograder.warm`), the session stops
+after collection and ``serve`` gets a function that runs the collected tests for one
+student, which it calls in a fork per submission. The fork loads the reference when a
+test first asks for it, as a fresh session does (it takes about a millisecond).
 """
 
 from __future__ import annotations
@@ -161,6 +166,7 @@ class GradingPlugin:
         self._student: StudentProxy | None = None
         self._reference: Reference | None = None
         self.collect_errors: list[str] = []
+        self.serve: Callable[[Callable[[Callable[[], StudentProxy]], GradingPlugin]], None] | None = None
 
     def _limit(self, item: pytest.Item) -> float:
         """A test's time limit: the default (``--timeout``), or its own ``@timeout``
@@ -202,6 +208,24 @@ class GradingPlugin:
             config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in chosen])
             items[:] = [i for i in items if i.nodeid in chosen]
             self.expected = [e for e in self.expected if e.nodeid in chosen]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        if self.serve is None:
+            return None  # pytest's own loop runs the tests
+        serve, self.serve = self.serve, None
+        if not self.collect_errors:  # else nothing is served: a fresh session reports them
+            def run_for(make_student: Callable[[], StudentProxy]) -> GradingPlugin:
+                """In a fork of this collected session: every test, for one student."""
+                self.make_student = make_student
+                try:
+                    session.config.hook.pytest_runtestloop(session=session)
+                finally:
+                    self.close()
+                return self
+
+            serve(run_for)
+        return True  # the collected session itself runs no test
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -307,6 +331,12 @@ def run_pytest(files: list[Path], plugin: GradingPlugin, rootdir: Path) -> int:
         "-o", "python_files=test_*.py", "-o", "addopts=", "-o", "console_output_style=classic",
         "-W", "ignore::DeprecationWarning", "--no-header", "-rN", "--tb=no",
         "--import-mode=importlib", "--assert=plain",  # tests report through expect_*: no rewriting
+        # prints are captured in Python only: file descriptors are left alone, so a fork of a
+        # collected session (autograder.warm) shares no capture file with its siblings
+        "--capture=sys",
+        # these only turn exceptions in __del__ and threads into warnings (which grading
+        # ignores), and pay five full garbage collections when the session ends
+        "-p", "no:unraisableexception", "-p", "no:threadexception",
     ]
     sys.dont_write_bytecode = True
     sink = io.StringIO()

@@ -4,6 +4,10 @@ The score comes from the list of tests collected from the trusted test files: a 
 that did not run, errored or was skipped scores 0. ``python -m autograder.runner
 REQUEST.json`` grades one submission in a fresh trusted process (used by batches so
 that each student's pytest session is independent) and writes the result JSON.
+
+Running the tests is a :data:`Tests` function: by default a whole pytest session per
+submission (:func:`fresh_tests`); a batch's warm template (:mod:`autograder.warm`) instead
+passes one that continues a session collected once for the assignment, in a fork.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from autograder import sandbox, submission
 from autograder.course import Course, CourseError
@@ -55,12 +60,49 @@ def _test_files(course: Course, assignment: str, include_hidden: bool) -> list[P
     return files
 
 
+Tests = Callable[[Callable[[], StudentProxy]], GradingPlugin]
+"""Runs every grading test of one submission, given how to make its ``student``; returns the
+plugin holding what was expected and each test's outcome."""
+
+
+def make_plugin(course: Course, assignment: str, opts: GradeOptions,
+                make_student: Callable[[], StudentProxy] | None) -> GradingPlugin:
+    return GradingPlugin(
+        assignment=assignment, public_dirs=[course.public_dir(assignment)],
+        make_student=make_student,
+        reference_path=course.solution(assignment) if opts.include_hidden else None,
+        default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions)
+
+
+def fresh_tests(course: Course, assignment: str, opts: GradeOptions) -> Tests:
+    """A whole pytest session for the submission: start-up, collection, tests."""
+    def run(make_student: Callable[[], StudentProxy]) -> GradingPlugin:
+        plugin = make_plugin(course, assignment, opts, make_student)
+        run_pytest(_test_files(course, assignment, opts.include_hidden), plugin, course.root)
+        return plugin
+
+    return run
+
+
+def collect_once(course: Course, assignment: str, opts: GradeOptions,
+                 serve: Callable[[Tests], None]) -> None:
+    """Run pytest for ``assignment`` up to the end of collection, then call ``serve`` with
+    the :data:`Tests` that continue this session; ``serve`` must call them only in forks of
+    this process (each fork grades one submission). Nothing is served when the tests cannot
+    be collected."""
+    plugin = make_plugin(course, assignment, opts, None)
+    plugin.serve = serve
+    run_pytest(_test_files(course, assignment, opts.include_hidden), plugin, course.root)
+
+
 def grade_path(course: Course, assignment: str, path: Path, student: str,
-               opts: GradeOptions, early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
+               opts: GradeOptions, tests: Tests | None = None,
+               early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
     """Grade the submission at ``path``; return the result and a staff-only log.
     ``early``: a worker started for these options before the grader imported its tests
-    (:func:`start_early`); it is used, or killed when the submission cannot be read."""
+    (``gmgrade check``); it is used, or killed when the submission cannot be read."""
     start = time.perf_counter()
+    tests = tests or fresh_tests(course, assignment, opts)
     try:
         sub = submission.load(path, assignment, student)
     except (submission.SubmissionError, OSError) as e:
@@ -68,14 +110,15 @@ def grade_path(course: Course, assignment: str, path: Path, student: str,
             early.kill()
         why = (str(e) if isinstance(e, submission.SubmissionError)
                else f"could not read the submission: {e.strerror or e}")
-        return _all_failed(course, assignment, student, opts, why, start), ""
-    return grade_cells(course, assignment, sub, opts, start, early=early)
+        return _all_failed(assignment, student, tests, why, start), ""
+    return grade_cells(course, assignment, sub, opts, tests, start, early=early)
 
 
 def grade_cells(course: Course, assignment: str, sub: submission.Submission,
-                opts: GradeOptions, start: float | None = None,
+                opts: GradeOptions, tests: Tests | None = None, start: float | None = None,
                 early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
     start = time.perf_counter() if start is None else start
+    tests = tests or fresh_tests(course, assignment, opts)
     backend = sandbox.choose_backend(opts.sandbox)
     tmp = tempfile.mkdtemp(prefix="gmgrade-sub-")
     os.chmod(tmp, 0o755)
@@ -107,7 +150,7 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
         return StudentProxy(session, timeout=opts.timeout, cpu_seconds=int(opts.timeout * 3) + 5)
 
     try:
-        result, log = _run(course, assignment, sub.student, opts, make_student, start)
+        result, log = _run(assignment, sub.student, tests, make_student, start)
     except RuntimeError as e:  # the tests could not be collected
         if opts.report_grader_failure:
             raise GraderUnavailable(explain_grader_failure(str(e), assignment, backend)) from None
@@ -135,15 +178,9 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
     return result, log
 
 
-def _run(course: Course, assignment: str, student: str, opts: GradeOptions, make_student,
+def _run(assignment: str, student: str, run_tests: Tests, make_student,
          start: float) -> tuple[SubmissionResult, str]:
-    files = _test_files(course, assignment, opts.include_hidden)
-    plugin = GradingPlugin(
-        assignment=assignment, public_dirs=[course.public_dir(assignment)],
-        make_student=make_student,
-        reference_path=course.solution(assignment) if opts.include_hidden else None,
-        default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions)
-    run_pytest(files, plugin, course.root)
+    plugin = run_tests(make_student)
     tests = []
     log_lines = list(plugin.collect_errors)
     for exp in plugin.expected:
@@ -166,12 +203,12 @@ def _run(course: Course, assignment: str, student: str, opts: GradeOptions, make
     return result, "\n".join(log_lines)
 
 
-def _all_failed(course: Course, assignment: str, student: str, opts: GradeOptions,
-                message: str, start: float) -> SubmissionResult:
+def _all_failed(assignment: str, student: str, run_tests: Tests, message: str,
+                start: float) -> SubmissionResult:
     def make_student() -> StudentProxy:
         raise WorkerUnavailable(message)
 
-    result, _ = _run(course, assignment, student, opts, make_student, start)
+    result, _ = _run(assignment, student, run_tests, make_student, start)
     tests = tuple(TestResult(test_id=t.test_id, name=t.name, score=0.0, max_score=t.max_score,
                              passed=False, output=message, hidden=t.hidden) for t in result.tests)
     return SubmissionResult(student=student, assignment=assignment, status=Status.ERROR,
@@ -211,15 +248,16 @@ def request_json(course: Course, assignment: str, path: Path, student: str, opts
                        "student": student, "options": asdict(opts), "out": str(out)})
 
 
-def main(argv: list[str]) -> int:
-    """One submission of a batch, in its own trusted process: ``python -m autograder.runner REQ``."""
+def main(argv: list[str], tests: Tests | None = None) -> int:
+    """One submission of a batch, in its own trusted process: ``python -m autograder.runner REQ``
+    (``tests``: the warm template's collected session for this request's assignment)."""
     import torch
 
     torch.set_num_threads(1)  # batches run one such process per job: no oversubscription
     req = json.loads(Path(argv[0]).read_text())
     course = Course(Path(req["course"]))
     opts = GradeOptions(**req["options"])
-    result, log = grade_path(course, req["assignment"], Path(req["path"]), req["student"], opts)
+    result, log = grade_path(course, req["assignment"], Path(req["path"]), req["student"], opts, tests)
     out = Path(req["out"])
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps({"result": result.to_dict(), "staff_log": log}))

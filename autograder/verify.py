@@ -3,7 +3,8 @@
 For each assignment: the generated skeleton and notebook are up to date; the reference
 gets full marks with no grader faults; the skeleton scores zero without crashing the
 grader; every known-wrong bank file loses points (and shows the hints it declares);
-every correct alternative gets full marks; grading is deterministic.
+every correct alternative gets full marks; grading is deterministic, and the same in the
+batch's template as in a fresh process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from autograder.batch import grade_one_isolated
 from autograder.course import Course
 from autograder.results import SubmissionResult
 from autograder.runner import GradeOptions
-from autograder.warm import WarmRunner, course_imports
+from autograder.warm import WarmRunner, WorkerPlan, course_imports
 
 _HINT = re.compile(r"^#\s*expect-hint:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -105,13 +106,15 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
                       f"{', '.join(str(p.relative_to(course.root)) for p in stale)} "
                       f"(run `gmgrade assign {name}`)\n", False)
         checks = plan(course, name)
-        # the first wrong file is graded twice: feedback must be identical
+        # the first wrong file is graded twice, the second time alone in a fresh runner
+        # process instead of in the batch's template: feedback must be identical
         repeat = next((c for c in checks if c.expect == "less"), checks[0])
         plans[name] = checks + [repeat]
     results: dict[tuple[str, int], tuple[SubmissionResult, str]] = {}
-    with WarmRunner(course_imports(course, names)) as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with WarmRunner(course_imports(course, names), WorkerPlan.of(opts, names),
+                    note=lambda m: print(m, flush=True)) as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(grade_one_isolated, course, name, c.label.replace("/", "_"), c.path,
-                               opts, warm): (name, i)
+                               opts, warm if i < len(checks) - 1 else None): (name, i)
                    for name, checks in plans.items() for i, c in enumerate(checks)}
         for fut in as_completed(futures):
             name, i = futures[fut]
@@ -133,8 +136,8 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
         b = [(t.test_id, t.score, t.output) for t in again.tests]
         if a != b:
             diff = [x[0] for x, y in zip(a, b) if x != y]
-            say(name, f"FAIL {name}: grading {repeat.label} twice gave different results in "
-                      f"{', '.join(diff[:5])}\n", False)
+            say(name, f"FAIL {name}: grading {repeat.label} twice (in the batch's template, then "
+                      f"in a fresh process) gave different results in {', '.join(diff[:5])}\n", False)
         times = [results[name, i][0].execution_time for i in range(len(checks) - 1)]
         say(name, f"     {name}: {len(times)} submissions, mean {sum(times) / len(times):.1f}s, "
                   f"max {max(times):.1f}s per submission\n")
