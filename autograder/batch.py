@@ -37,7 +37,8 @@ from typing import Any, Callable, TextIO
 from autograder import report, submission
 from autograder.course import MARKER, Course
 from autograder.results import Status, SubmissionResult
-from autograder.runner import GradeOptions, request_json
+from autograder.options import GradeOptions
+from autograder.runner import request_json
 from autograder.warm import WarmRunner, WorkerPlan, course_imports
 
 FINGERPRINT = ".fingerprint"  # DIR/staff/STUDENT.fingerprint

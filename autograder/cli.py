@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +13,7 @@ from autograder.course import Course, CourseError, find_root
 from autograder.results import ExitCode
 
 if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
-    from autograder.runner import GradeOptions
-    from autograder.sandbox import Started
+    from autograder.options import GradeOptions
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -76,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") -> "GradeOptions":
-    from autograder.runner import GradeOptions
+    from autograder.options import GradeOptions
 
     # On a Ray cluster the GPUs are the workers' (checked against the cluster's resources
     # before anything is submitted), so `cuda` is not checked here and `auto` means cpu.
@@ -97,29 +95,14 @@ def _names(course: Course, given: list[str]) -> list[str]:
     return given or course.assignments()
 
 
-def _early_worker(cfg: config.Config) -> "Started | None":
-    """Start the student's sandboxed worker before this process imports torch and the
-    tests, so that the two start-ups overlap (None when the device is not known yet
-    without torch, or the sandbox cannot start: the usual path then reports why)."""
-    from autograder import sandbox
-
-    device = cfg.device if cfg.device != "auto" else (
-        None if os.path.exists("/dev/nvidiactl") else "cpu")
-    if device != "cpu":
-        return None
-    try:
-        backend = sandbox.choose_backend(cfg.sandbox)
-        return sandbox.start(sandbox.SandboxSpec(backend=backend, submission=None, device=device,
-                                                 limits=sandbox.Limits(memory_mb=cfg.memory)))
-    except (RuntimeError, OSError):
-        return None
-
-
 def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
     course.check_assignment(args.assignment)
     course.check_functions(args.assignment, tuple(args.only))
     path = Path(args.path) if args.path else Path.cwd()
-    early = _early_worker(cfg)
+    from autograder import sandbox
+
+    # the worker imports torch while this process imports torch and the tests
+    early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device)
     from autograder import report
     from autograder.runner import GraderUnavailable, grade_path
 

@@ -16,9 +16,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+from autograder import sandbox
 from autograder.course import MARKER, Course
+from autograder.options import GradeOptions
 from autograder.report import atomic_write
-from autograder.runner import GradeOptions, grade_path
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the autograder image (Ubuntu, as root).
@@ -78,9 +79,15 @@ def export_zip(course: Course, name: str, out: Path) -> Path:
 def main(argv: list[str]) -> int:
     name, submission_dir, results = argv
     out = Path(results)
+    # the worker starts (and imports torch) while this process imports torch and the tests
+    opts = GradeOptions()
+    early = sandbox.start_early(opts.sandbox, opts.memory_mb, opts.device)
     try:
+        from autograder.runner import grade_path
+
         course = Course(Path.cwd())
-        result, log = grade_path(course, name, Path(submission_dir), "submission", GradeOptions())
+        result, log = grade_path(course, name, Path(submission_dir), "submission", opts,
+                                 early=early)
         data = result.to_dict()
     except Exception:  # Gradescope must always get a results file
         # the error can quote the hidden tests (a collection error does): staff only, below

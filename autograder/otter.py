@@ -90,7 +90,7 @@ def collect_tests(course: Course, assignment: str) -> list[dict]:
     import pytest
 
     from autograder.plugin import GradingPlugin
-    from autograder.runner import GradeOptions
+    from autograder.options import GradeOptions
 
     files = course.public_tests(assignment) + course.hidden_tests(assignment)
     plugin = GradingPlugin(assignment=assignment, public_dirs=[course.public_dir(assignment)],
@@ -154,7 +154,7 @@ def export_zip(course: Course, name: str, out: Path, *, options: dict | None = N
     import otter.generate
     import torch
 
-    from autograder.runner import GradeOptions
+    from autograder.options import GradeOptions
 
     course.check_assignment(name)
     if course.solution(name) is None or not course.hidden_tests(name):
@@ -224,7 +224,7 @@ def _with_bubblewrap(setup_sh: str) -> str:
 
 
 def _options(raw: dict) -> "Any":
-    from autograder.runner import GradeOptions
+    from autograder.options import GradeOptions
 
     return GradeOptions(**{**raw, "include_hidden": True})
 

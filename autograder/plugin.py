@@ -28,12 +28,12 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from autograder.options import DEFAULT_TIMEOUT
 from autograder.protocol import Helper
 from autograder.student import StudentAbort, StudentFailure, StudentProxy, StudentTimeout
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
-DEFAULT_TIMEOUT = 10.0  # seconds per test unless --timeout says otherwise
 
 
 def register_hypothesis_profile(max_examples: int = DEFAULT_MAX_EXAMPLES) -> None:

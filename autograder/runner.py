@@ -18,31 +18,16 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
 from autograder import sandbox, submission
 from autograder.course import Course, CourseError
-from autograder.plugin import DEFAULT_TIMEOUT, GradingPlugin, run_pytest
+from autograder.options import GradeOptions
+from autograder.plugin import GradingPlugin, run_pytest
 from autograder.results import Status, SubmissionResult, TestResult
 from autograder.student import StudentProxy, WorkerSession, WorkerUnavailable
-
-
-@dataclass(frozen=True)
-class GradeOptions:
-    timeout: float = DEFAULT_TIMEOUT  # per test, seconds; tests' own @timeout limits scale with it
-    memory_mb: int = 4096
-    device: str = "cpu"
-    sandbox: str = "auto"
-    include_hidden: bool = True
-    max_examples: int = 30
-    cell_timeout: float = 10.0
-    load_timeout: float = 60.0
-    # check: a worker that cannot start, or tests that cannot be collected, raise
-    # GraderUnavailable once instead of failing every test (batches record a grader fault)
-    report_grader_failure: bool = False
-    functions: tuple[str, ...] = ()  # check: only the tests whose name mentions one of these
 
 
 class GraderUnavailable(Exception):

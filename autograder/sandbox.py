@@ -735,6 +735,23 @@ def start(spec: SandboxSpec) -> Started:
                    session=spec.backend == "process" and not own, memory_mb=limits.memory_mb)
 
 
+def start_early(requested: str, memory_mb: int, device: str) -> Started | None:
+    """A worker for one submission (``check``, a Gradescope run), started before the caller
+    imports torch and the tests so that the two start-ups overlap. None when the device
+    cannot be known yet without torch (``auto`` on a machine with NVIDIA devices) or the
+    sandbox cannot start: the usual path then starts one, or reports why."""
+    if device == "auto":
+        device = "cuda" if os.path.exists("/dev/nvidiactl") else "cpu"
+    if device != "cpu":
+        return None
+    try:
+        backend = choose_backend(requested)
+        return start(SandboxSpec(backend=backend, submission=None, device=device,
+                                 limits=Limits(memory_mb=memory_mb)))
+    except (RuntimeError, OSError):
+        return None
+
+
 def start_zygote(backend: str, limits: Limits, device: str, ctl: int,
                  assignments: list[str]) -> Started:
     """The zygote of :mod:`autograder.zygote`: one sandbox (bwrap) or one plain process

@@ -20,7 +20,7 @@ from autograder import assign
 from autograder.batch import grade_one_isolated
 from autograder.course import Course
 from autograder.results import SubmissionResult
-from autograder.runner import GradeOptions
+from autograder.options import GradeOptions
 from autograder.warm import WarmRunner, WorkerPlan, course_imports
 
 _HINT = re.compile(r"^#\s*expect-hint:\s*(.+?)\s*$", re.MULTILINE)

@@ -154,7 +154,9 @@ def call(module, msg: dict) -> dict:
             t = holder[slot].detach().clone().requires_grad_(True)
             holder[slot] = t
             inputs.append(t)
-    snapshot = [a.clone() if isinstance(a, torch.Tensor) else None for a in args]
+    report_mutation = bool(msg.get("report_mutation"))
+    snapshot = ([a.clone() if isinstance(a, torch.Tensor) else None for a in args]
+                if report_mutation else [])
     start = time.perf_counter()
     if grad:
         value = fn(*args, **kwargs)
@@ -163,7 +165,7 @@ def call(module, msg: dict) -> dict:
             value = fn(*args, **kwargs)
     elapsed = time.perf_counter() - start
     reply = {"ev": "result", "value": value, "time": elapsed}
-    if msg.get("report_mutation"):
+    if report_mutation:
         reply["mutated"] = [
             i for i, (a, s) in enumerate(zip(args, snapshot))
             if s is not None and not (a.shape == s.shape and torch.equal(a.detach(), s))
