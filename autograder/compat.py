@@ -50,6 +50,16 @@ _BOOT = (
 )
 
 
+# every worker, on every backend: one thread, hashing and bytecode fixed, output unbuffered
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
 def linux_process_backend() -> bool:
     """True where the process backend's Linux pieces exist: resource limits and libc's
     ``prctl``/``unshare`` (seccomp, private mounts)."""
@@ -116,13 +126,8 @@ def start_portable(spec) -> PortableWorker:
 
     scratch = tempfile.mkdtemp(prefix="gmgrade-worker-")
     env = dict(os.environ)  # the student's own environment: where their PyTorch is (Colab: PYTHONPATH)
+    env.update(WORKER_ENV)
     env.update({
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
         "MPLBACKEND": "Agg",  # a replayed plt.show() must not open a window and wait
         "GMGRADE_IN_PLACE": "1",
         "GMGRADE_SCRATCH": os.path.join(scratch, "work"),

@@ -90,6 +90,8 @@ def main(argv: list[str]) -> int:
                                  early=early)
         data = result.to_dict()
     except Exception:  # Gradescope must always get a results file
+        if early is not None:
+            early.kill()  # unused when grading never reached the submission
         # the error can quote the hidden tests (a collection error does): staff only, below
         data = {"score": 0, "output": "The autograder failed on your submission; your instructor "
                                       "can see the details.",

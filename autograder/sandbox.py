@@ -489,6 +489,10 @@ class Started:
             time.sleep(0.02)
 
     def kill(self) -> None:
+        """End the sandbox and release everything it held; once only (a pid is never
+        signalled again after its process was reaped: it may be another's by then)."""
+        if self._done.is_set():
+            return
         self._done.set()
         self._kill_processes()
         try:
@@ -560,17 +564,7 @@ GRADER_ROOT = "/grader"  # where the engine is mounted inside a bwrap sandbox
 
 
 def _base_env(device: str) -> dict[str, str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": "/tmp",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", **compat.WORKER_ENV}
     for keep in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if keep in os.environ:
             env[keep] = os.environ[keep]

@@ -235,6 +235,18 @@ def _seed_everything(seed: int) -> None:
 QUIT = 17  # a waiting test child's exit code: the grader said quit, or went away
 
 
+def _expect(inp, op: str, code: int = 0) -> dict:
+    """The grader's next message, which must be ``op``: on anything else, or when the
+    grader has gone, this process exits with ``code``."""
+    try:
+        msg = _recv(inp)
+    except EOFError:
+        os._exit(code)
+    if msg.get("op") != op:
+        os._exit(code)
+    return msg
+
+
 def serve_test(module, inp, out) -> None:
     """Body of a per-test child, forked before the grader asks for it (the fork overlaps
     the grader's own work): wait for ``fork`` (the test's CPU limit and seed), then answer
@@ -242,12 +254,7 @@ def serve_test(module, inp, out) -> None:
     code = 0
     try:
         os.setpgid(0, 0)
-        try:
-            msg = _recv(inp)
-        except EOFError:
-            os._exit(QUIT)
-        if msg.get("op") != "fork":
-            os._exit(QUIT)
+        msg = _expect(inp, "fork", QUIT)
         cpu_seconds = int(msg.get("cpu_seconds", 60))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         _seed_everything(int(msg.get("seed", 0)))
@@ -303,12 +310,7 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
     _reset_scratch(scratch)
     _seed_everything(LOAD_SEED)  # the same start whether this process was exec'd or forked
     _send(out, {"ev": "ready", "cuda": torch.cuda.is_available()})
-    try:
-        msg = _recv(inp)
-    except EOFError:
-        os._exit(0)
-    if msg.get("op") != "load":
-        os._exit(0)
+    msg = _expect(inp, "load")
     result = load(msg)
     module = sys.modules[msg["module"]]
     sys.stdout.flush()
@@ -316,12 +318,7 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
     _send(out, result)
     if os.environ.get("GMGRADE_IN_PLACE") == "1":  # compat's portable worker: no fork
         while True:
-            try:
-                msg = _recv(inp)
-            except EOFError:
-                os._exit(0)
-            if msg.get("op") != "fork":
-                os._exit(0)
+            msg = _expect(inp, "fork")
             _serve_here(module, inp, out, int(msg.get("seed", 0)), scratch)
     while True:  # one child per test, each forked as soon as the previous one is gone
         sys.stdout.flush()

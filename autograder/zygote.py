@@ -78,7 +78,6 @@ class Zygote:
                  assignments: list[str], startup_timeout: float = 120.0) -> None:
         self.backend = backend
         self.device = device
-        self.limits = limits
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctl = ctl
         theirs.set_inheritable(True)

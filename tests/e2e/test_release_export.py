@@ -93,22 +93,22 @@ def test_gradescope_zip_runs_in_a_fake_autograder_tree(course, tmp_path, submiss
 def test_gradescope_keeps_staff_details_out_of_results_json(tmp_path, monkeypatch, capsys):
     """Students read results.json; the staff log and a failure's details (a collection error
     quotes the hidden tests) go to the Autograder Output, which only instructors see."""
-    from autograder import gradescope
+    from autograder import gradescope, runner
     from autograder.results import Status, SubmissionResult
 
     hidden = "def test_hidden_values(student, reference):  # from solutions/tests"
     result = SubmissionResult(student="submission", assignment="mle", status=Status.GRADED,
                               tests=(), max_score=0.0, execution_time=0.1)
-    monkeypatch.setattr(gradescope, "grade_path", lambda *a: (result, f"Traceback\n    {hidden}"))
+    monkeypatch.setattr(runner, "grade_path", lambda *a, **k: (result, f"Traceback\n    {hidden}"))
     out = tmp_path / "results.json"
     assert gradescope.main(["mle", str(tmp_path), str(out)]) == 0
     assert hidden in capsys.readouterr().err
     assert hidden not in out.read_text()
 
-    def broken(*a):
+    def broken(*a, **k):
         raise RuntimeError(f"the grading tests could not be collected:\n{hidden}")
 
-    monkeypatch.setattr(gradescope, "grade_path", broken)
+    monkeypatch.setattr(runner, "grade_path", broken)
     with pytest.raises(RuntimeError):
         gradescope.main(["mle", str(tmp_path), str(out)])
     data = json.loads(out.read_text())
