@@ -9,7 +9,8 @@ starting the zygote costs once per batch), ``gmgrade check mle`` as a student ru
 the cost of the trusted runner process, and the
 wall-clock time to grade the reference solution of each assignment (public + hidden
 tests) through the same paths ``gmgrade grade`` uses: a fresh ``autograder.runner``
-process (one submission) and a fork of the batch's warm template (``autograder.warm``).
+process (one submission) and a fork of the batch's warm template (``autograder.warm``,
+with the batch's zygote: the second and later submissions of a batch).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from autograder.batch import grade_one_isolated  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.runner import GradeOptions  # noqa: E402
 from autograder.student import WorkerSession  # noqa: E402
-from autograder.warm import WarmRunner  # noqa: E402
+from autograder.warm import WarmRunner, WorkerPlan  # noqa: E402
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -94,7 +95,7 @@ def main() -> None:
           fmt(timed(lambda: subprocess.run(
               [sys.executable, "-c", "import torch, pytest, hypothesis, autograder.runner"], check=True), r)))
     opts = GradeOptions()
-    with WarmRunner() as warm:
+    with WarmRunner(workers=WorkerPlan.of(opts, names), note=print) as warm:  # as `gmgrade grade`
         for name in names:
             sol = course.solution(name)
             if sol is None:

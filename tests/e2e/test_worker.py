@@ -37,34 +37,38 @@ def numpy_out():
 BACKENDS = ["process", "portable"] + (["bwrap"] if sandbox.bwrap_works() else [])
 
 
-ZYGOTE_BACKENDS = [b for b in BACKENDS if b != "portable"]
+# how workers start: each from scratch ("exec"), or forked by a zygote of their backend
+LAUNCHES = [("exec", b) for b in BACKENDS] + [("zygote", b) for b in BACKENDS if b != "portable"]
 
 
-@pytest.fixture(scope="module", params=[None, *ZYGOTE_BACKENDS],
-                ids=["exec", *(f"zygote-{b}" for b in ZYGOTE_BACKENDS)])
+def pytest_generate_tests(metafunc):
+    if "proxy" in metafunc.fixturenames:  # every test below runs on every (launch, backend)
+        metafunc.parametrize("launch", LAUNCHES, ids=[f"{a}-{b}" for a, b in LAUNCHES],
+                             indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
 def launch(request):
-    """How workers start: each from scratch, or forked by a zygote of that backend (every
-    test below runs both ways)."""
-    if request.param is not None:
-        assert zygote.start_shared(request.param, sandbox.Limits(), "cpu", []) is not None
+    how, backend = request.param
+    if how == "zygote":
+        assert zygote.start_shared(backend, sandbox.Limits(), "cpu", []) is not None
     yield request.param
     zygote.stop_shared()
 
 
-@pytest.fixture(params=BACKENDS)
-def proxy(request, launch, tmp_path, monkeypatch):
-    if launch is not None and launch != request.param:
-        pytest.skip("a zygote serves its own backend only")
+@pytest.fixture
+def proxy(launch, tmp_path, monkeypatch):
+    how, kind = launch
     src = tmp_path / "sub.py"
     src.write_text(SOURCE)
-    if request.param == "portable":
+    if kind == "portable":
         monkeypatch.setattr(compat, "linux_process_backend", lambda: False)
-    backend = "process" if request.param == "portable" else request.param
+    backend = "process" if kind == "portable" else kind
     spec = sandbox.SandboxSpec(backend=backend, limits=sandbox.Limits(), submission=src)
     session = WorkerSession(spec, [SOURCE], "sub", filename=str(src))
     p = StudentProxy(session, timeout=3, cpu_seconds=10)
     yield p
-    if launch is not None:
+    if how == "zygote":
         assert session.proc is None or not isinstance(session.proc.proc, subprocess.Popen), \
             "the worker did not come from the zygote"
     session.close()
