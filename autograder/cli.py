@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -221,5 +222,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``gmgrade`` command: :func:`main`, then exit. ``check`` skips the interpreter's
+    shutdown once its report is printed (tearing torch down costs a student half a
+    second; its worker is already gone and nothing is left to write)."""
+    code = main()
+    if sys.argv[1:2] == ["check"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -66,7 +66,7 @@ requires-python = ">=3.10"
 dependencies = {deps}
 
 [project.scripts]
-gmgrade = "autograder.cli:main"
+gmgrade = "autograder.cli:run"
 
 [tool.setuptools.packages.find]
 include = ["autograder*", "gmgrade_course*"]
