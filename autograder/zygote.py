@@ -33,17 +33,15 @@ and returns None: each student then gets a sandbox of its own, as without a zygo
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 import os
 import select
 import signal
 import socket
-import struct
-import sys
-import time
 from typing import Any
 
-from autograder import compat, sandbox
+from autograder import compat, protocol, sandbox
 
 # Modules that torch and the course's code import lazily on a first call (e.g.
 # torch.broadcast_shapes pulls in sympy through symbolic_shapes: 0.3 s), imported once.
@@ -165,15 +163,18 @@ class Zygote:
                                   uid=uid if own else None, memory_mb=limits.memory_mb,
                                   lifeline=life_w)
         try:
-            hello = _read_frame(rep_r, time.monotonic() + timeout)
-        except (TimeoutError, EOFError, ValueError) as e:
+            if not select.select([rep_r], [], [], timeout)[0]:
+                raise TimeoutError
+            # one small frame, written at once: reading it whole reads nothing past it
+            hello = protocol.read_frame(io.FileIO(rep_r, "rb", closefd=False))
+        except (TimeoutError, EOFError, protocol.ProtocolError) as e:
             started.kill()
             said = _drain(out_r)
             raise ZygoteUnavailable(f"a worker from the zygote did not start ({type(e).__name__}"
                                     f"{': ' + said if said else ''})") from None
         # Sent before the worker read any of the student's code: trusted, but still checked.
         pid, pidns = hello.get("pid"), hello.get("pidns")
-        if hello.get("ev") != "spawned" or type(pid) is not int:
+        if type(hello) is not dict or hello.get("ev") != "spawned" or type(pid) is not int:
             started.kill()
             raise ZygoteUnavailable("a worker from the zygote answered something unexpected")
         started.adopt(pid, pidns if type(pidns) is str else None,
@@ -211,30 +212,6 @@ def _drain(fd: int) -> str:
         return ""
 
 
-def _read_frame(fd: int, deadline: float) -> dict:
-    """One JSON frame (``4-byte length | JSON``) from ``fd``, reading no byte past it."""
-
-    def exact(n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError
-            chunk = os.read(fd, n - len(buf))
-            if not chunk:
-                raise EOFError
-            buf += chunk
-        return buf
-
-    (size,) = struct.unpack(">I", exact(4))
-    if size > 4096:
-        raise ValueError("frame too large")
-    value = json.loads(exact(size))
-    if type(value) is not dict:
-        raise ValueError("not an object")
-    return value
-
-
 _SHARED: Zygote | None = None
 _SHARED_KEY: tuple[str, str] | None = None
 
@@ -247,6 +224,13 @@ def start_shared(backend: str, limits: sandbox.Limits, device: str, assignments:
     backend = sandbox.choose_backend(backend)
     if backend == "process" and not compat.linux_process_backend():
         return None  # macOS, Windows: the portable worker has no fork to share
+    if backend == "bwrap" and any(r == "/tmp" or r.startswith("/tmp/") for r in sandbox._python_roots()):
+        # each child mounts a fresh /tmp over the one its Python was bound into
+        if note is not None:
+            note("note: Python is installed under /tmp, which each student's worker replaces "
+                 "with its own; each submission gets a sandbox of its own instead (slower)")
+        _SHARED, _SHARED_KEY = None, None
+        return None
     try:
         _SHARED = Zygote(backend, limits, device, assignments)
         _SHARED_KEY = (backend, device)
@@ -509,8 +493,7 @@ def _worker(msg: dict, backend: str, req_r: int, rep_w: int, out_w: int) -> None
         sandbox._apply_limits(sandbox.Limits(**limits))
         hello = {"ev": "spawned", "pid": os.getpid(),
                  "pidns": os.readlink("/proc/self/ns/pid") if backend == "bwrap" else None}
-        data = json.dumps(hello).encode()
-        os.write(rep_w, struct.pack(">I", len(data)) + data)
+        protocol.write_frame(io.FileIO(rep_w, "wb", closefd=False), hello)
         program = sandbox.seccomp_program()
         if program is not None:
             sandbox._load_seccomp(program)  # last: it forbids what the steps above needed
