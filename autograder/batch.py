@@ -71,11 +71,9 @@ def fingerprint(course: Course, assignment: str, path: Path, opts: GradeOptions)
         _hash_path(h, path)
     except OSError:
         h.update(b"unreadable")
-    for f in course.public_tests(assignment) + course.hidden_tests(assignment):
+    for f in course.grading_files(assignment):
+        h.update(f.relative_to(course.root).as_posix().encode())
         h.update(f.read_bytes())
-    sol = course.solution(assignment)
-    if sol:
-        h.update(sol.read_bytes())
     h.update(json.dumps(asdict(opts), sort_keys=True).encode())
     return h.hexdigest()
 
@@ -265,13 +263,9 @@ def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]
 
 
 def pack_course(course: Course, assignment: str) -> bytes:
-    """The course material grading ``assignment`` needs, as zip bytes (public and hidden tests,
-    reference); the engine and its helpers come from gmgrade installed on each node."""
-    members = [(p, p.relative_to(course.root).as_posix())
-               for p in course.public_tests(assignment) + course.hidden_tests(assignment)]
-    sol = course.solution(assignment)
-    if sol is not None:
-        members.append((sol, sol.relative_to(course.root).as_posix()))
+    """The course material grading ``assignment`` needs (:meth:`Course.grading_files`), as zip
+    bytes; the engine and its helpers come from gmgrade installed on each node."""
+    members = [(p, p.relative_to(course.root).as_posix()) for p in course.grading_files(assignment)]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{MARKER}/{assignment}/tests/", "")

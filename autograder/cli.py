@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from autograder import assign, config
 from autograder.course import Course, CourseError, find_root
 from autograder.mistakes import MistakeError
+from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from autograder.results import ExitCode
 
 if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
@@ -21,8 +22,9 @@ if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--course", help="course folder (default: found from the current folder)")
     p.add_argument("--jobs", type=str, default=None, help="submissions graded in parallel (default: CPUs)")
-    p.add_argument("--timeout", type=str, default=None, help="seconds per test (default 10)")
-    p.add_argument("--memory", type=str, default=None, help="MB of memory per submission (default 4096)")
+    p.add_argument("--timeout", type=str, default=None, help=f"seconds per test (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--memory", type=str, default=None,
+                   help=f"MB of memory per submission (default {DEFAULT_MEMORY_MB})")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default auto)")
     p.add_argument("--sandbox", default=None, help="auto | bwrap | process (default auto)")
 
@@ -80,19 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") -> "GradeOptions":
-    from autograder.options import GradeOptions
-
-    # On a Ray cluster the GPUs are the workers' (checked against the cluster's resources
-    # before anything is submitted), so `cuda` is not checked here and `auto` means cpu.
-    device = cfg.resolved_device() if executor == "local" else ("cuda" if cfg.device == "cuda" else "cpu")
-    return GradeOptions(timeout=cfg.timeout, memory_mb=cfg.memory, device=device,
-                        sandbox=cfg.sandbox, include_hidden=include_hidden)
-
-
 def check_options(cfg: config.Config, functions: tuple[str, ...] = ()) -> GradeOptions:
     """``check`` (terminal or notebook): public tests only, a grader failure reported once."""
-    return replace(_options(cfg, include_hidden=False), report_grader_failure=True,
+    return replace(cfg.grade_options(include_hidden=False), report_grader_failure=True,
                    functions=functions)
 
 
@@ -137,7 +129,7 @@ def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     out = Path(args.out)
     if args.address and args.executor != "ray":
         raise CourseError("--address needs --executor ray")
-    summary = grade_batch(course, args.assignment, folder, out, _options(cfg, True, args.executor),
+    summary = grade_batch(course, args.assignment, folder, out, cfg.grade_options(True, args.executor),
                           jobs=cfg.jobs, regrade=args.regrade,
                           executor=args.executor, address=args.address)
     print(report.summary_text(summary))
@@ -152,7 +144,7 @@ def cmd_verify(args: argparse.Namespace, course: Course, cfg: config.Config) -> 
     from autograder.verify import verify
 
     names = _names(course, args.assignments)
-    ok = verify(course, names, _options(cfg, True), cfg.jobs)
+    ok = verify(course, names, cfg.grade_options(True), cfg.jobs)
     print("verify: all good" if ok else "verify: FAILED")
     return ExitCode.OK if ok else ExitCode.TESTS_FAILED
 

@@ -78,7 +78,9 @@ class SubmissionResult:
 
     @property
     def full_marks(self) -> bool:
-        return self.score >= self.max_score - 1e-9
+        """All the points of at least one test (a submission that never reached its tests,
+        with nothing to score, does not have full marks)."""
+        return self.max_score > 0 and self.score >= self.max_score - 1e-9
 
     def output_text(self) -> str:
         lines = []

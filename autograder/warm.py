@@ -54,9 +54,9 @@ def course_imports(course: "Course", assignments: Iterable[str]) -> list[str]:
     bert) instead of every submission importing them again."""
     names: set[str] = set()
     for a in assignments:
-        files = course.public_tests(a) + course.hidden_tests(a)
-        sol = course.solution(a)
-        for path in files + ([sol] if sol else []):
+        for path in course.grading_files(a):
+            if path.suffix != ".py" or path == course.skeleton(a):
+                continue
             try:
                 tree = ast.parse(path.read_text(encoding="utf-8"))
             except (OSError, SyntaxError, UnicodeDecodeError):
