@@ -39,7 +39,7 @@ from typing import Any, Callable, TextIO
 
 from autograder import report, submission
 from autograder.course import MARKER, Course
-from autograder.results import Status, SubmissionResult
+from autograder.results import Status, SubmissionResult, TestResult
 from autograder.options import GradeOptions
 from autograder.runner import request_json
 from autograder.warm import WarmRunner, WorkerPlan, course_imports
@@ -195,17 +195,25 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     entries = submission.batch_entries(folder)
+    if not entries:
+        raise submission.SubmissionError(
+            f"{folder} holds no submissions; it should hold one entry per student: STUDENT/ (a "
+            f"folder with {assignment}.py or {assignment}.ipynb), STUDENT.py, STUDENT.ipynb or STUDENT.zip")
     out_dir.mkdir(parents=True, exist_ok=True)
     students = [s for s, _ in entries]
     progress = Progress(len(entries), progress_stream or sys.stderr)
-    todo = []
+    todo, rejected = [], []
     for sid, path in entries:
         _move_staff_files_out(out_dir, sid)
         fp = fingerprint(course, assignment, path, opts)
         if not regrade and _done(out_dir, sid, fp) is not None:
             progress.skip(1)
             continue
-        todo.append((sid, path, fp))
+        problem = rejection(path, assignment)
+        if problem is None:
+            todo.append((sid, path, fp))
+        else:
+            rejected.append((sid, path, fp, problem))
     if progress.skipped:
         progress.stream.write(f"{progress.skipped} submission(s) already graded; skipping them "
                               "(use --regrade to grade them again)\n")
@@ -218,6 +226,12 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             report.write_class(out_dir, load_results(out_dir, students))
         progress.update(result)
 
+    if rejected:
+        from autograder.otter import collect_tests  # the tests' names and points; none runs
+
+        tests = collect_tests(course, assignment)
+        for sid, _, fp, problem in rejected:
+            finish(sid, fp, _not_a_submission(sid, assignment, problem, tests), "")
     if executor == "ray":
         if todo:
             _run_ray(course, assignment, todo, opts, finish, jobs=jobs, address=address,
@@ -228,7 +242,31 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     results = load_results(out_dir, students)
     summary = report.write_class(out_dir, results)
     summary["students_text"] = report.students_text(results)
+    summary["rejected"] = [f"{path.name}: {problem}" for _, path, _, problem in rejected]
     return summary
+
+
+def _not_a_submission(student: str, assignment: str, problem: str, tests: list[dict]) -> SubmissionResult:
+    """An entry that is no submission: status ``error`` with the reason, and every test failed
+    without running, so that its row in grades.csv has the points and columns of any other."""
+    return SubmissionResult(
+        student=student, assignment=assignment, status=Status.ERROR,
+        tests=tuple(TestResult(test_id=t["test_id"], name=t["name"], score=0.0,
+                               max_score=t["points"], passed=False, hidden=t["hidden"],
+                               output="not run: no submission could be read (see above)")
+                    for t in tests),
+        max_score=sum(t["points"] for t in tests), execution_time=0.0, error=problem)
+
+
+def rejection(path: Path, assignment: str) -> str | None:
+    """Why a batch entry is no submission of ``assignment`` (a wrong kind of file, no
+    ``NAME.py`` in a folder, a broken notebook), or None. A rejected entry is recorded with
+    status ``error`` and that reason, without starting anything to grade it."""
+    try:
+        submission.load(path, assignment)
+    except submission.SubmissionError as e:
+        return str(e)
+    return None
 
 
 Finish = Callable[[str, str, SubmissionResult, str], None]
