@@ -290,7 +290,7 @@ def test_fit_stops_on_absolute_tol(student):
 
 @points(1)
 def test_expected_weights_and_effective_components(student):
-    """expected_weights and effective_components: E[π] = α/Σα and the count strictly above the threshold"""
+    """expected_weights and effective_components: E[π] = α/Σα and the count of E[π_k] > threshold"""
     alpha = _t([0.5, 2.0, 97.5])
     posterior = (alpha,) + _posterior()[1:]
     expect_close(student.expected_weights(posterior), _t([0.005, 0.02, 0.975]),
