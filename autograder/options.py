@@ -22,3 +22,7 @@ class GradeOptions:
     # GraderUnavailable once instead of failing every test (batches record a grader fault)
     report_grader_failure: bool = False
     functions: tuple[str, ...] = ()  # check: only the tests whose name mentions one of these
+    # verify: only these test functions (names without parameters), and which of the
+    # student's functions each test called (TestResult.calls)
+    tests: tuple[str, ...] = ()
+    record_calls: bool = False
