@@ -297,16 +297,19 @@ def test_expected_weights_and_effective_components(student):
                  call="expected_weights(posterior) with alpha = [0.5, 2, 97.5]", rtol=1e-9,
                  mistakes={"E[π_k] is the mean α_k / Σ_j α_j of the Dirichlet, not its mode "
                            "(α_k − 1)/(Σ_j α_j − K)": _t([-0.5 / 97, 1 / 97, 96.5 / 97])})
-    for kwargs, want in (({}, 2), ({"threshold": 0.5}, 1), ({"threshold": 0.02}, 1)):
-        call = ("effective_components(posterior" + "".join(f", {k}={v}" for k, v in kwargs.items())
+    # The last threshold is your own E[π_1] (0.02 up to rounding): "strictly above" must not count it.
+    weights = expect_tensor(student.expected_weights(posterior), call="expected_weights(posterior)",
+                            shape=(3,), dtype=F64)
+    for kwargs, want in (({}, 2), ({"threshold": 0.5}, 1), ({"threshold": float(weights[1])}, 1)):
+        call = ("effective_components(posterior" + "".join(f", {k}={v!r}" for k, v in kwargs.items())
                 + ") with E[π] = [0.005, 0.02, 0.975]")
         got = expect_tensor(student.effective_components(posterior, **kwargs), call=call, shape=(),
                             dtype=torch.int64)
         if int(got) != want:
             hint = ""
-            if kwargs.get("threshold") == 0.02:
-                hint = ("\n  Hint: count E[π_k] strictly above the threshold (>), so 0.02 does not "
-                        "count with threshold=0.02.")
+            if kwargs.get("threshold") == float(weights[1]):
+                hint = ("\n  Hint: count E[π_k] strictly above the threshold (>): here the threshold is "
+                        "your own expected_weights(posterior)[1], which must not count.")
             elif kwargs.get("threshold") == 0.5:
                 hint = "\n  Hint: use the threshold= you are given (the default 0.01 only when none is)."
             fail(f"{call}\n  returned {int(got)}, expected {want}.{hint}")
