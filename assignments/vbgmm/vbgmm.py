@@ -346,7 +346,7 @@ if __name__ == "__main__":
                             [0.9, 0.6, 0.0], [0.6, 0.2, 0.8]], dtype=x.dtype)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, r, title in ((axes[0], resp_em, "EM, K = 5: every component used"),
-                         (axes[1], resp_vb, "VB (変分ベイズ), K = 5: extra components switched off")):
+                         (axes[1], resp_vb, "VB, K = 5: extra components switched off")):
         ax.scatter(x[:, 0], x[:, 1], c=(r @ palette).clamp(0, 1).numpy(), s=12)  # colour = Σ_k r_nk colour_k
         ax.set_title(title + f"\nmixing weights {[round(v, 2) for v in r.mean(0).tolist()]}")
         ax.set_aspect("equal")
