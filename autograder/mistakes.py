@@ -127,6 +127,7 @@ def _span(tree: ast.Module, lines: list[int], function: str) -> tuple[int, int]:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == function:
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            assert node.end_lineno is not None  # ast.parse sets it on every statement
             return lines[first - 1], lines[node.end_lineno]
     raise LookupError(function)
 
@@ -178,7 +179,7 @@ def affected(reference: str, mistake: Mistake) -> set[str] | None:
     tree = ast.parse(reference)
     defs = {n.name: {x.id for x in ast.walk(n) if isinstance(x, ast.Name)}
             for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    changed = {e.function for e in mistake.edits}
+    changed = {e.function for e in mistake.edits if e.function is not None}  # all of them (above)
     while True:
         more = {name for name, refs in defs.items() if refs & changed} - changed
         if not more:

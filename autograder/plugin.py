@@ -23,7 +23,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 import torch
@@ -35,6 +35,9 @@ from autograder.student import StudentProxy
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: hypothesis' own backport
     from exceptiongroup import BaseExceptionGroup
+
+if TYPE_CHECKING:
+    from autograder.runner import Tests
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
@@ -173,7 +176,7 @@ class GradingPlugin:
         self._student: StudentProxy | None = None
         self._reference: Reference | None = None
         self.collect_errors: list[str] = []
-        self.serve: Callable[[Callable[[Callable[[], StudentProxy]], GradingPlugin]], None] | None = None
+        self.serve: Callable[[Tests], None] | None = None
 
     def _limit(self, item: pytest.Item) -> float:
         """A test's time limit: the default (``--timeout``), or its own ``@timeout``

@@ -84,7 +84,7 @@ def collect_once(course: Course, assignment: str, opts: GradeOptions,
 
 def grade_path(course: Course, assignment: str, path: Path, student: str,
                opts: GradeOptions, tests: Tests | None = None,
-               early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
+               early: sandbox.Worker | None = None) -> tuple[SubmissionResult, str]:
     """Grade the submission at ``path``; return the result and a staff-only log.
     ``early``: a worker started for these options before the grader imported its tests
     (``gmgrade check``); it is used, or killed when the submission cannot be read."""
@@ -103,7 +103,7 @@ def grade_path(course: Course, assignment: str, path: Path, student: str,
 
 def grade_cells(course: Course, assignment: str, sub: submission.Submission,
                 opts: GradeOptions, tests: Tests | None = None, start: float | None = None,
-                early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
+                early: sandbox.Worker | None = None) -> tuple[SubmissionResult, str]:
     start = time.perf_counter() if start is None else start
     tests = tests or fresh_tests(course, assignment, opts)
     backend = sandbox.choose_backend(opts.sandbox)

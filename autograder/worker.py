@@ -29,10 +29,8 @@ import time
 import traceback
 import types
 
-try:
+if sys.platform != "win32":  # Windows has none: only the per-test fork (POSIX) uses it
     import resource
-except ImportError:  # Windows: only the per-test fork (POSIX) uses it
-    resource = None
 
 
 class CellTimeout(BaseException):
