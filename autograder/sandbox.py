@@ -65,8 +65,10 @@ from autograder import compat
 from autograder.errors import UsageError
 from autograder.options import DEFAULT_MEMORY_MB
 
-if sys.platform != "win32":  # Windows has none: the process backend starts compat's portable worker
+try:
     import resource
+except ImportError:  # Windows: the process backend starts compat's portable worker, which needs none
+    pass
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 NOBODY = 65534

@@ -29,8 +29,10 @@ import time
 import traceback
 import types
 
-if sys.platform != "win32":  # Windows has none: only the per-test fork (POSIX) uses it
+try:
     import resource
+except ImportError:  # Windows: only the per-test fork (POSIX) uses it, never run there
+    pass
 
 
 class CellTimeout(BaseException):
