@@ -15,7 +15,13 @@
 #
 # 直接選好最適化 (DPO, direct preference optimization) folds steps 2 and 3 into one
 # classification loss on the policy itself. You write the three losses/rewards at the
-# heart of these methods. Everything works per sequence: a reward or a log-probability
+# heart of these methods.
+#
+# Where it comes from: this whole assignment is **beyond the lecture slides**: the
+# Bradley–Terry reward model and the KL-penalised reward follow RLHF as in Ouyang et al.
+# (2022, InstructGPT), and DPO is Rafailov et al. (2023).
+#
+# Everything works per sequence: a reward or a log-probability
 # $\log \pi(y \mid x)$ (the sum of the token log-probabilities of a response) is one
 # number per example, so inputs are 1-D tensors of shape (B,).
 

@@ -24,7 +24,9 @@
 # work for `float32` and `float64` and never modify their inputs in place; randomness only
 # enters through the `noise` / `generator` arguments.
 #
-# Check your work with `gmgrade check diffusion diffusion.ipynb`.
+# Where it comes from: the forward and reverse processes are the lecture's diffusion part; the
+# formulas below, the linear schedule, the simplified loss and the sampling step, are written
+# as in DDPM (Ho, Jain and Abbeel, 2020), whose Algorithm 2 is the sampler of section 4.
 
 # %%
 import torch
@@ -76,7 +78,7 @@ def alpha_bars(betas: torch.Tensor) -> torch.Tensor:
 # \qquad x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\quad
 # \varepsilon\sim\mathcal N(0, I).$$
 #
-# The network learns to predict the noise that was added (the lecture's simplified loss):
+# The network learns to predict the noise that was added (DDPM's simplified loss):
 #
 # $$L_\text{simple} = \mathbb E_{t, x_0, \varepsilon}\left[\lVert \varepsilon - \varepsilon_\theta(x_t, t)\rVert^2\right].$$
 #

@@ -38,6 +38,11 @@
 #   (float32 or float64);
 # - never modify an input in place;
 # - `log` is the natural logarithm.
+#
+# Where it comes from: the mixture model, the E-step, the M-step and the EM loop are the
+# lecture's Gaussian-mixture part (混合ガウス分布 and the EM algorithm). The tests demand the
+# log-space (log-sum-exp) evaluation below; `reg_covar` is scikit-learn's `GaussianMixture`
+# convention, not the lecture's.
 
 # %%
 import math

@@ -19,6 +19,11 @@
 # Conventions used throughout: logits are floating tensors whose last dimension is the
 # vocabulary size $V$; token ids are `int64`; nothing is modified in place; results keep
 # the dtype and device of the inputs.
+#
+# Where it comes from: this whole assignment is **beyond the lecture slides**. The lecture
+# presents GPT; what you write here — the training loss and the decoding methods
+# (temperature, top-k, and top-p from Holtzman et al., 2020) — is the standard practice of
+# GPT-style models, not material of the slides.
 
 # %%
 import torch

@@ -22,7 +22,10 @@
 #   inputs in place, and stay differentiable (the grader trains a small model through your
 #   functions: use torch operations only, no `.item()`, `.numpy()` or `.detach()`).
 #
-# Check your work with `gmgrade check attention attention.ipynb`.
+# Where it comes from: scaled dot-product attention, self- and cross-attention and multi-head
+# attention are the lecture's Transformer part, as in "Attention Is All You Need" (Vaswani et
+# al., 2017). The handling of fully masked rows (zeros, never NaN) is this course's convention,
+# which the tests check.
 
 # %%
 import math

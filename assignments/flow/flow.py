@@ -34,6 +34,10 @@
 #   (grader-provided networks in the tests, never all-zero);
 # - results have the dtype and device of the inputs; never modify an input in place;
 # - everything is differentiable with torch autograd (no NumPy, no `.detach()`).
+#
+# Where it comes from: the change-of-variables formula and the idea of a flow as a chain of
+# invertible layers are the lecture's normalizing-flow part; the affine coupling layer and
+# the permutations between layers are those of RealNVP (Dinh, Sohl-Dickstein and Bengio, 2017).
 
 # %%
 import math

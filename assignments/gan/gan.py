@@ -6,7 +6,7 @@
 # - the **generator** (生成器) G maps noise z ~ p(z) to a sample G(z);
 # - the **discriminator** (識別器) D(x) ∈ (0, 1) estimates the probability that x is real data.
 #
-# They play the minimax game of the lecture
+# They play the minimax game of the lecture's GAN part
 #
 #     min_G max_D V(D, G),   V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p(z)}[log(1 − D(G(z)))].
 #
@@ -24,6 +24,11 @@
 # - inputs are `torch.Tensor`s; results have the dtype and device of the inputs;
 # - a "scalar" is a 0-dim tensor; never modify an input in place;
 # - `log` is the natural logarithm, and 0 · log 0 = 0.
+#
+# Where it comes from: the game V(D, G), the optimal discriminator, the Jensen–Shannon
+# divergence and V(D*, G) = 2·JS − log 4 are the lecture's GAN part; the non-saturating
+# generator loss (section 2) is beyond the slides. Writing every loss with logits, stable for
+# logits of ±100, is this course's requirement (the tests check it).
 
 # %%
 import math
@@ -65,8 +70,9 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 #
 # In the minimax game the generator minimises E[log(1 − D(G(z)))]. Early in training the
 # discriminator easily rejects the fakes, D(G(z)) ≈ 0, and this loss is flat there: its
-# gradient with respect to the logit is −σ(ℓ) ≈ 0 (the gradient *saturates*). The lecture's
-# fix is the **non-saturating** loss −E[log D(G(z))], which has the same fixed point but the
+# gradient with respect to the logit is −σ(ℓ) ≈ 0 (the gradient *saturates*). The usual fix,
+# beyond the lecture slides (it comes from the original GAN paper, Goodfellow et al. 2014), is
+# the **non-saturating** loss −E[log D(G(z))], which has the same fixed point but the
 # gradient −(1 − σ(ℓ)) ≈ −1 where the generator is doing badly.
 
 # %%

@@ -14,20 +14,27 @@
 #
 # The gap is exactly KL(q(z|x) ‖ p(z|x)): the bound is tight when q is the true posterior.
 #
-# **Reparameterization Trick.** The expectation is estimated with samples, and to
+# **Reparameterization Trick (slide 38).** The expectation is estimated with samples, and to
 # differentiate through the sampling we write z as a deterministic function of (μ, log_var)
 # and parameter-free noise:
 #
 #     z = μ + σ ⊙ ε,   ε ~ N(0, I),   σ = exp(½ log_var).
 #
 # Gradients then flow to μ and log_var (∂z/∂μ = 1, ∂z/∂log_var = ½ σ ⊙ ε).
+# **A typo on slide 38:** the slide prints z = μ + ε ⊙ σ². It is the standard deviation σ
+# that scales ε, not the variance σ² (μ + ε ⊙ σ² would have variance σ⁴). The tests follow
+# z = μ + σ ⊙ ε.
 #
-# **Importance weighting (IWAE).** With L samples z_l ~ q(z|x) and weights
-# w_l = p(x | z_l) p(z_l) / q(z_l | x),
+# **Importance sampling (slide 36).** Slide 36 estimates the marginal likelihood with q(z|x)
+# as the proposal: with L samples z_l ~ q(z|x) and weights w_l = p(x | z_l) p(z_l) / q(z_l | x),
 #
-#     log p(x) ≥ E[ log (1/L) Σ_l w_l ] ≥ L(x),
+#     log p(x) ≈ log (1/L) Σ_l w_l,   and   log p(x) ≥ E[ log (1/L) Σ_l w_l ] ≥ L(x).
 #
-# a tighter bound that improves with L (beyond the lecture slides).
+# `iwae_bound` computes this estimator. The name IWAE, training with it as an objective, and
+# the proof that the bound tightens as L grows come from Burda et al. (2016), beyond the slides.
+#
+# Where the rest comes from: the ELBO, the closed-form KL and the decoder likelihoods are the
+# lecture's VAE part.
 #
 # Shapes: `x` (B, Dx) a batch of data, `mu`, `log_var` (B, Dz) the encoder outputs, `eps`
 # (L, B, Dz) the noise of L samples per data point.
@@ -59,8 +66,8 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps=None) -> torch.T
             ``mu`` (``torch.randn_like``).
 
     Returns:
-        z with the broadcast shape of ``mu`` and ``eps``. Differentiable in ``mu`` and
-        ``log_var``.
+        z with the broadcast shape of ``mu`` and ``eps``, in their dtype. Differentiable in
+        ``mu`` and ``log_var``. Uses σ = exp(½ log_var) — not slide 38's misprinted σ².
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
