@@ -35,11 +35,11 @@ it fails with "… timed out after 10 s". `check("{name}", "FUNCTION")` runs the
 function. Your grade also counts hidden tests of the same functions.
 
 **What runs when this notebook is graded.** Every code cell of the notebook is executed, top
-to bottom (lines starting with `%` or `!` are dropped; `check(...)` does nothing there). Each
-cell may run for at most 10 s and all of them together for 60 s, and they run again whenever
-the grader restarts your code after a crash or a timeout. Code under
-`if __name__ == "__main__":`, as in the "Try it" cells, runs when you run the notebook
-yourself but is skipped at grading: keep experiments there, or keep them cheap."""
+to bottom (lines starting with `%` or `!` are dropped; `check(...)` only prints a note there).
+Each cell may run for at most 10 s and all of them together for 60 s, and they run again
+whenever the grader restarts your code after a crash or a timeout. Code under
+`if __name__ == "__main__":` runs when you run the notebook yourself but is skipped at
+grading: put experiments (training loops, plots) there, or keep them cheap."""
 FINAL_CHECK = 'check("{name}")'
 _CELL = re.compile(r"^# %%(?P<md>\s*\[markdown\])?\s*$")
 

@@ -61,7 +61,8 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
         ``(out, weights)``: ``out`` (..., Lq, Dv) and ``weights`` (..., Lq, Lk), each row of
         ``weights`` summing to 1 over the keys — except rows with no allowed key, whose weights
         and output are all zeros (never NaN). The scale is 1/sqrt(Dk) with Dk = q.shape[-1].
-        Stable for large scores. Differentiable in q, k and v.
+        Stable for large scores (the tests use scores of about 1e4). The dtype and device of
+        ``q`` (float32 stays float32). Differentiable in q, k and v.
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
@@ -147,7 +148,8 @@ def multi_head_attention(x_q: torch.Tensor, x_kv: torch.Tensor, w_q: torch.Tenso
     Returns:
         (B, Lq, D): per-head scaled dot-product attention (scale 1/sqrt(D/H)) on
         q = x_q @ w_q, k = x_kv @ w_k, v = x_kv @ w_v split into heads, the heads merged,
-        then ``@ w_o``. Differentiable in all inputs.
+        then ``@ w_o``. The dtype and device of ``x_q`` (float32 stays float32).
+        Differentiable in all inputs.
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")

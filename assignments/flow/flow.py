@@ -60,8 +60,8 @@ def coupling_forward(x: torch.Tensor, d: int, s_net, t_net) -> tuple[torch.Tenso
         t_net: callable (B, d) → (B, D − d), the shift t.
 
     Returns:
-        ``(z, log_det)``: z (B, D) and log_det (B,), the sum of s over its D − d outputs.
-        Differentiable in ``x``; ``x`` is not modified (build z with torch.cat, not in place).
+        ``(z, log_det)``: z (B, D) and log_det (B,), the sum of s over its D − d outputs,
+        both in the dtype of ``x`` (float32 stays float32). Differentiable in ``x``; ``x`` is not modified (build z with torch.cat, not in place).
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
@@ -98,7 +98,8 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
         z: (B, D) (any leading batch dims (..., D) work the same way).
 
     Returns:
-        (B,) — (...) in general: −½ Σ_j z_j² − (D/2) log(2π), with D = z.shape[-1].
+        (B,) — (...) in general: −½ Σ_j z_j² − (D/2) log(2π), with D = z.shape[-1]; in the
+        dtype of ``z``.
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
@@ -129,7 +130,8 @@ def flow_log_prob(x: torch.Tensor, layers: list) -> torch.Tensor:
             ``None`` for the identity), then applies ``coupling_forward(h, d, s_net, t_net)``.
 
     Returns:
-        (B,) log p(x) = standard_normal_log_prob(f(x)) + Σ_layers log_det. Differentiable in
+        (B,) log p(x) = standard_normal_log_prob(f(x)) + Σ_layers log_det, in the dtype of
+        ``x``. Differentiable in
         ``x`` and in the networks' parameters. Call the networks on the whole batch (B, d)
         at once, not row by row: the grader's networks may rely on seeing every row.
     """
