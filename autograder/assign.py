@@ -18,29 +18,11 @@ STUB = 'raise NotImplementedError("{hint}")'
 # `gmgrade release --url URL` puts the address of the hosted bundle in place of this
 BUNDLE_URL = "https://YOUR-COURSE-SITE/gmgrade-student.zip"
 CHECK_CELL = """\
-# Check your work from this notebook: run this cell, then check("{name}") in a cell of its own,
-# as the last cell does (check("{name}", "FUNCTION") for the tests of one function). It grades
-# the cells you have run. Where gmgrade is not installed (Colab, a fresh environment), first
-# install the course bundle:
+# Check your work from this notebook: run this cell, then check("{name}") in a cell of its own
+# (check("{name}", "FUNCTION") for the tests of one function). It grades the cells you have run.
+# Where gmgrade is not installed (Colab, a fresh environment), first install the course bundle:
 #     %pip install -q "{url}"
 from autograder import check"""
-# The notebook's last two cells: what grading runs and within which limits (the defaults of
-# autograder/options.py: 10 s per test and per cell, 60 s to load every cell), then the check.
-GRADING_NOTE = """\
-## Check your work
-
-`check("{name}")` below runs the public tests on the cells you have executed, with the limits
-of grading: each test must finish within **10 seconds** (a few end-to-end tests allow more) or
-it fails with "… timed out after 10 s". `check("{name}", "FUNCTION")` runs the tests of one
-function. Your grade also counts hidden tests of the same functions.
-
-**What runs when this notebook is graded.** Every code cell of the notebook is executed, top
-to bottom (lines starting with `%` or `!` are dropped; `check(...)` only prints a note there).
-Each cell may run for at most 10 s and all of them together for 60 s, and they run again
-whenever the grader restarts your code after a crash or a timeout. Code under
-`if __name__ == "__main__":` runs when you run the notebook yourself but is skipped at
-grading: put experiments (training loops, plots) there, or keep them cheap."""
-FINAL_CHECK = 'check("{name}")'
 _CELL = re.compile(r"^# %%(?P<md>\s*\[markdown\])?\s*$")
 
 
@@ -107,14 +89,11 @@ def percent_cells(source: str) -> list[tuple[str, str]]:
 
 def to_notebook(source: str, check_cell_for: str | None = None) -> str:
     """A Jupyter notebook (nbformat 4 JSON) with the cells of a percent-format file; with
-    ``check_cell_for`` (the assignment's name), first a cell that sets up the in-notebook check
-    and last a note on what grading runs and a cell that runs the check."""
+    ``check_cell_for`` (the assignment's name), first a cell that sets up the in-notebook check."""
     nb_cells = []
     cells = percent_cells(source)
     if check_cell_for:
         cells.insert(0, ("code", CHECK_CELL.format(name=check_cell_for, url=BUNDLE_URL)))
-        cells += [("markdown", GRADING_NOTE.format(name=check_cell_for)),
-                  ("code", FINAL_CHECK.format(name=check_cell_for))]
     for kind, text in cells:
         lines = text.splitlines(keepends=True)
         cell = {"cell_type": kind, "metadata": {}, "source": lines}
