@@ -146,8 +146,10 @@ def test_typicality_score_by_hand(student):
                 "the entropy is H = −E[log p]: compare H with −mean log p, not with mean log p":
                 torch.tensor([3.5, 2.0], dtype=F64),
                 "average over the M inputs of a batch (mean, not sum)": torch.tensor([4.5, 0.0], dtype=F64)}
-    expect_close(student.typicality_score(log_px, 1.5), want, call="typicality_score(log_px, entropy=1.5)",
-                 inputs={"log_px": log_px}, rtol=1e-9, mistakes=mistakes)
+    call = "typicality_score(log_px, entropy=1.5)"
+    got = expect_tensor(student.typicality_score(log_px, 1.5), call=call, inputs={"log_px": log_px}, shape=(2,),
+                        shape_note="(B,), one score per row: average over the M inputs of each row (dim=-1)")
+    expect_close(got, want, call=call, inputs={"log_px": log_px}, rtol=1e-9, mistakes=mistakes)
     h = torch.tensor(1.5, dtype=F64)
     expect_close(student.typicality_score(log_px.to(F32), h), want.to(F32),
                  call="typicality_score(log_px (float32), entropy=torch.tensor(1.5, dtype=float64))",
