@@ -284,12 +284,12 @@ def _entropy(kind: str, value: float, dtype: torch.dtype):
             "tensor": torch.tensor(value, dtype=dtype)}[kind]
 
 
-SCORE_MISTAKES = lambda lp, h: {  # noqa: E731 - the hint table of typicality_score for (lp, h)
-    "take the absolute value: a batch with a too HIGH likelihood (−mean log p below H) is atypical too":
-        -lp.mean(-1) - h,
-    "the entropy is H = −E[log p]: compare H with −mean log p, not with mean log p": (lp.mean(-1) - h).abs(),
-    "average over the M inputs of a batch (mean, not sum)": (-lp.sum(-1) - h).abs(),
-}
+def _score_mistakes(lp: torch.Tensor, h: float) -> dict:
+    """The hint table of typicality_score for log-likelihoods ``lp`` (float64) and entropy ``h``."""
+    return {"take the absolute value: a batch with a too HIGH likelihood (−mean log p below H) is atypical too":
+            -lp.mean(-1) - h,
+            "the entropy is H = −E[log p]: compare H with −mean log p, not with mean log p": (lp.mean(-1) - h).abs(),
+            "average over the M inputs of a batch (mean, not sum)": (-lp.sum(-1) - h).abs()}
 
 
 @points(2)
@@ -305,7 +305,7 @@ def test_typicality_score_values(student, rng, b, m, kind, dtype):
     expect_close(student.typicality_score(log_px, entropy), want.to(dtype),
                  call=f"typicality_score(log_px, entropy={entropy!r})", inputs={"log_px": log_px},
                  rtol=1e-5 if dtype == F32 else 1e-10, atol=1e-5 if dtype == F32 else 1e-10,
-                 mistakes=SCORE_MISTAKES(lp, h))
+                 mistakes=_score_mistakes(lp, h))
 
 
 @points(3)
