@@ -3,7 +3,8 @@ in its cells: the "Try it" experiments, and every path they use, exist in what s
 
 The bundle is released to a temporary folder and each notebook executed in a real Jupyter
 kernel (nbclient) whose Python sees the bundle and not this repository. The final
-`check("NAME")` cell is left out: it runs the public tests, which other tests cover."""
+`check("NAME")` cell is replaced by one that shows where `autograder` was imported from: the
+check runs the public tests, which other tests cover."""
 
 import json
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assign import FINAL_CHECK, percent_cells
+from autograder.assign import percent_cells
 from autograder.course import Course
 from autograder.release import release
 
@@ -45,11 +46,11 @@ def filled_notebook(bundle: Path, name: str) -> dict:
     nb = json.loads((bundle / "assignments" / name / f"{name}.ipynb").read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert "from autograder import check" in "".join(code[0]["source"])
-    assert "".join(code[-1]["source"]) == FINAL_CHECK.format(name=name)
+    assert f'check("{name}")' in "".join(code[-1]["source"]), "the notebook must end with its check"
     reference = [text for kind, text in percent_cells((ROOT / "solutions" / f"{name}.py")
                                                       .read_text(encoding="utf-8")) if kind == "code"]
-    assert len(code) == len(reference) + 2, "the notebook's cells no longer match the reference's"
-    for cell, text in zip(code[1:-1], reference):
+    assert len(code) == len(reference) + 1, "the notebook's cells no longer match the reference's"
+    for cell, text in zip(code[1:], reference):
         cell["source"] = text
     code[-1]["source"] = WHERE
     return nb
