@@ -61,7 +61,8 @@ def coupling_forward(x: torch.Tensor, d: int, s_net, t_net) -> tuple[torch.Tenso
 
     Returns:
         ``(z, log_det)``: z (B, D) and log_det (B,), the sum of s over its D − d outputs,
-        both in the dtype of ``x`` (float32 stays float32). Differentiable in ``x``; ``x`` is not modified (build z with torch.cat, not in place).
+        both in the dtype of ``x`` (float32 stays float32). Differentiable in ``x``; ``x`` is
+        not modified (build z with torch.cat, not in place).
     """
     # BEGIN SOLUTION
     x1, x2 = x[:, :d], x[:, d:]  # (B, d), (B, D - d)
