@@ -21,6 +21,7 @@
 #     z = μ + σ ⊙ ε,   ε ~ N(0, I),   σ = exp(½ log_var).
 #
 # Gradients then flow to μ and log_var (∂z/∂μ = 1, ∂z/∂log_var = ½ σ ⊙ ε).
+#
 # **A typo on slide 38:** the slide prints z = μ + ε ⊙ σ². It is the standard deviation σ
 # that scales ε, not the variance σ² (μ + ε ⊙ σ² would have variance σ⁴). The tests follow
 # z = μ + σ ⊙ ε.
@@ -30,8 +31,9 @@
 #
 #     log p(x) ≈ log (1/L) Σ_l w_l,   and   log p(x) ≥ E[ log (1/L) Σ_l w_l ] ≥ L(x).
 #
-# `iwae_bound` computes this estimator. The name IWAE, training with it as an objective, and
-# the proof that the bound tightens as L grows come from Burda et al. (2016), beyond the slides.
+# `iwae_bound` computes this estimator. The name IWAE (importance-weighted autoencoder),
+# training with it as an objective, and the proof that the bound tightens as L grows come
+# from Burda, Grosse and Salakhutdinov (2016).
 #
 # Where the rest comes from: the ELBO, the closed-form KL and the decoder likelihoods are the
 # lecture's VAE part.
