@@ -1,0 +1,124 @@
+"""A conditional model for the ``amnesia`` assignment (Selective Amnesia), and an audit of it.
+
+``amnesia_gaussian`` is a class-conditional Gaussian with diagonal covariance,
+
+    p(x | θ, c) = N(x; means[c] + shift, diag(exp(2 · log_std[c]))),
+
+parameters ``[means (C, D), log_std (C, D), shift (D,)]`` in that order. ``shift`` is shared
+by every class: forgetting one class without replay or EWC moves it, and so the others.
+Its score is known in closed form, so the tests' Fisher oracle needs no autograd: with
+z = (x − μ_c) / σ_c, ∂ ln p / ∂means[c] = ∂ ln p / ∂shift = z / σ_c and
+∂ ln p / ∂log_std[c] = z² − 1. Everything in ``log_prob`` works under ``torch.func.vmap``.
+
+Student functions receive the model inside the sandbox, so the grader cannot look at it
+after a call. A test that asks whether a function left the model alone builds it with
+``keep=KEY`` (the builder remembers it and its state: parameters, ``.grad``, the global RNG)
+and passes ``Helper("amnesia_kept", key=KEY)`` to a second call in the same test: that
+builder returns the same model, or raises :class:`ModelChanged`, naming what the first call
+changed, before the second call starts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from autograder.helpers import register
+
+__all__ = ["ClassGaussian", "ModelChanged", "amnesia_gaussian", "amnesia_kept"]
+
+
+class ClassGaussian(nn.Module):
+    """x | c ~ N(means[c] + shift, diag(exp(log_std[c]))²)."""
+
+    def __init__(self, means: torch.Tensor, log_std: torch.Tensor, shift: torch.Tensor) -> None:
+        super().__init__()
+        self.means = nn.Parameter(means)  # (C, D)
+        self.log_std = nn.Parameter(log_std)  # (C, D)
+        self.shift = nn.Parameter(shift)  # (D,)
+
+    def log_prob(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """(N,) ln p(x_n | θ, c_n) for x (N, D) and int64 labels c (N,)."""
+        mu = self.means[c] + self.shift  # (N, D)
+        log_sd = self.log_std[c]  # (N, D)
+        z = (x - mu) * torch.exp(-log_sd)
+        return (-0.5 * math.log(2 * math.pi) - log_sd - 0.5 * z * z).sum(-1)
+
+    def sample(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(N, D) one draw per label in c (N,)."""
+        mu = self.means[c] + self.shift
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        return mu + torch.exp(self.log_std[c]) * eps
+
+
+def _tensor(value, dtype: torch.dtype) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(dtype).clone()
+    return torch.tensor(value, dtype=dtype)
+
+
+# The models built with keep=KEY in this process, with their state at build time. A test's
+# calls share one worker process; a key names one test's model.
+_KEPT: dict[str, tuple[ClassGaussian, list, list, torch.Tensor]] = {}
+
+
+class ModelChanged(RuntimeError):
+    """The previous call changed the model it was given (see the module docstring)."""
+
+
+@register("amnesia_gaussian")
+def amnesia_gaussian(means, log_std, shift, dtype: str = "float64", grad: str = "none",
+                     grad_seed: int = 0, keep: str | None = None) -> nn.Module:
+    """A :class:`ClassGaussian` with the given parameters.
+
+    ``grad``: "none" leaves every ``.grad`` None; "values" gives each parameter a seeded,
+    never-zero ``.grad`` (as after an earlier ``backward()``). ``keep``: remember the model
+    and its state under this key for ``amnesia_kept``.
+    """
+    dt = getattr(torch, dtype)
+    model = ClassGaussian(_tensor(means, dt), _tensor(log_std, dt), _tensor(shift, dt))
+    if grad == "values":
+        gen = torch.Generator().manual_seed(int(grad_seed))
+        for p in model.parameters():
+            p.grad = (torch.rand(p.shape, generator=gen, dtype=torch.float64) + 0.5).to(dt)
+    elif grad != "none":
+        raise ValueError(f"amnesia_gaussian: grad must be 'none' or 'values', not {grad!r}")
+    if keep is not None:
+        # The worker may move the model to the GPU afterwards; the state is kept on the CPU.
+        _KEPT[keep] = (model,
+                       [p.detach().clone() for p in model.parameters()],
+                       [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+                       torch.get_rng_state())
+    return model
+
+
+def _changes(model: ClassGaussian, values: list, grads: list, rng: torch.Tensor) -> list[str]:
+    names = [n for n, _ in model.named_parameters()]
+    found = []
+    for name, p, v, g in zip(names, model.parameters(), values, grads):
+        if not torch.equal(p.detach().cpu(), v):
+            found.append(f"the values of parameter `{name}`")
+        if g is None and p.grad is not None:
+            found.append(f"`{name}.grad`, which was None and is now a tensor (a backward() "
+                         "accumulates into .grad)")
+        elif g is not None and p.grad is None:
+            found.append(f"`{name}.grad`, which held values and is now None (zero_grad() "
+                         "throws away gradients the caller still needs)")
+        elif g is not None and not torch.equal(p.grad.cpu(), g):
+            found.append(f"the values of `{name}.grad`")
+    if not torch.equal(torch.get_rng_state(), rng):
+        found.append("the global random number generator's state (a random number was drawn)")
+    return found
+
+
+@register("amnesia_kept")
+def amnesia_kept(key: str) -> nn.Module:
+    """The model built with ``keep=key``, after checking that nothing changed it since."""
+    model, values, grads, rng = _KEPT.pop(key)
+    found = _changes(model, values, grads, rng)
+    if found:
+        raise ModelChanged("the model passed to the previous call came back changed: "
+                           + "; ".join(found) + ".")
+    return model
