@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from autograder import assign, config
 from autograder.course import Course, CourseError, find_root
+from autograder.mistakes import MistakeError
 from autograder.results import ExitCode
 
 if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: $RAY_ADDRESS, else a Ray instance started on this machine")
     _common(p)
 
-    p = sub.add_parser("verify", help="check every reference, skeleton and bank submission")
+    p = sub.add_parser("verify", help="check every reference, skeleton, known mistake and correct alternative")
     p.add_argument("assignments", nargs="*", help="default: all")
     _common(p)
 
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gradescope: a Gradescope autograder zip; otter: an otter-grader autograder zip")
     p.add_argument("assignment")
     p.add_argument("--out", required=True, help="the zip file to write")
+    p.add_argument("--course", help="course folder")
+
+    p = sub.add_parser("mistakes", help="list an assignment's known mistakes, or show one as a diff")
+    p.add_argument("assignment")
+    p.add_argument("id", nargs="?", help="the mistake to show as a diff of the reference")
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("assign", help="generate skeletons and notebooks from the solutions")
@@ -170,6 +176,30 @@ def cmd_assign(args: argparse.Namespace, course: Course) -> int:
     return ExitCode.TESTS_FAILED if stale_any else ExitCode.OK
 
 
+def cmd_mistakes(args: argparse.Namespace, course: Course) -> int:
+    from autograder import mistakes
+
+    course.check_assignment(args.assignment)
+    sol = course.solution(args.assignment)
+    if sol is None:
+        raise CourseError(f"{args.assignment}: no solutions/{args.assignment}.py (known mistakes are "
+                          "edits of the reference: run this in the instructor's course folder)")
+    known = mistakes.load(course.mistakes_file(args.assignment))
+    if args.id is None:
+        for m in known:
+            print(f"{m.id:32s} {m.what}")
+        print(f"{len(known)} known mistakes in {course.mistakes_file(args.assignment).relative_to(course.root)}")
+        return ExitCode.OK
+    chosen = [m for m in known if m.id == args.id]
+    if not chosen:
+        raise CourseError(f"{args.assignment} has no known mistake {args.id!r}; "
+                          f"`gmgrade mistakes {args.assignment}` lists them")
+    m = chosen[0]
+    print(f"# {m.id}: {m.what}\n# hint: {m.hint}\n# caught by: {', '.join(m.caught_by)}")
+    print(mistakes.diff(sol.read_text(encoding="utf-8"), m, args.assignment), end="")
+    return ExitCode.OK
+
+
 def cmd_release(args: argparse.Namespace, course: Course) -> int:
     from autograder.release import leaks, release
 
@@ -210,10 +240,13 @@ def main(argv: list[str] | None = None) -> int:
             return int(cmd_release(args, course))
         if args.command == "export":
             return int(cmd_export(args, course))
+        if args.command == "mistakes":
+            return int(cmd_mistakes(args, course))
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))
-    except (CourseError, config.ConfigError, assign.MarkerError, RuntimeError, FileExistsError) as e:
+    except (CourseError, config.ConfigError, assign.MarkerError, MistakeError, RuntimeError,
+            FileExistsError) as e:
         print(f"gmgrade: error: {e}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     except KeyboardInterrupt:

@@ -7,8 +7,8 @@ A course folder holds::
     assignments/NAME/tests/test_*.py  public tests (students run them with `gmgrade check`)
     solutions/NAME.py                 hidden reference, with BEGIN/END SOLUTION markers
     solutions/tests/NAME/test_*.py    hidden tests
-    solutions/bank/NAME/wrong/*.py    known-wrong submissions (each must lose points)
-    solutions/bank/NAME/correct/*.py  correct alternatives (each must get full marks)
+    solutions/mistakes/NAME.toml      known mistakes, as edits of the reference (each must lose points)
+    solutions/correct/NAME/*.py       correct alternatives (each must get full marks)
 
 Everything under ``solutions/`` is hidden; everything under ``assignments/`` is public.
 """
@@ -108,5 +108,9 @@ class Course:
     def notebook(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.ipynb"
 
-    def bank(self, name: str, kind: str) -> list[Path]:
-        return sorted((self.root / "solutions" / "bank" / name / kind).glob("*.py"))
+    def mistakes_file(self, name: str) -> Path:
+        return self.root / "solutions" / "mistakes" / f"{name}.toml"
+
+    def alternatives(self, name: str) -> list[Path]:
+        """Correct alternatives to the reference, each a whole submission."""
+        return sorted((self.root / "solutions" / "correct" / name).glob("*.py"))

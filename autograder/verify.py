@@ -2,15 +2,16 @@
 
 For each assignment: the generated skeleton and notebook are up to date; the reference
 gets full marks with no grader faults; the skeleton scores zero without crashing the
-grader; every known-wrong bank file loses points (and shows the hints it declares);
-every correct alternative gets full marks; grading is deterministic, and the same in the
+grader; every known mistake (``solutions/mistakes/NAME.toml``, materialised from the
+current reference) still applies, fails the tests it names and shows its hint; every
+correct alternative gets full marks; grading is deterministic, and the same in the
 batch's template as in a fresh process.
 """
 
 from __future__ import annotations
 
-import re
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,10 @@ from typing import TextIO
 from autograder import assign
 from autograder.batch import grade_one_isolated
 from autograder.course import Course
+from autograder.mistakes import Mistake, MistakeError, apply, load, test_function
 from autograder.results import SubmissionResult
 from autograder.options import GradeOptions
 from autograder.warm import WarmRunner, WorkerPlan, course_imports
-
-_HINT = re.compile(r"^#\s*expect-hint:\s*(.+?)\s*$", re.MULTILINE)
-
 
 @dataclass
 class Check:
@@ -32,21 +31,36 @@ class Check:
     label: str
     path: Path
     expect: str  # "full", "zero", "less"
-    hints: tuple[str, ...] = ()
+    mistake: Mistake | None = None
 
 
-def plan(course: Course, name: str) -> list[Check]:
+def plan(course: Course, name: str, scratch: Path) -> tuple[list[Check], list[str]]:
+    """What to grade for ``name`` (each known mistake written into ``scratch``), and the
+    problems found before grading (a mistake that no longer applies)."""
     sol = course.solution(name)
     if sol is None:
         raise FileNotFoundError(f"{name}: no reference solution solutions/{name}.py")
     checks = [Check(name, "reference", sol, "full"),
               Check(name, "skeleton", course.skeleton(name), "zero")]
-    for p in course.bank(name, "wrong"):
-        text = p.read_text(encoding="utf-8")
-        checks.append(Check(name, f"wrong/{p.name}", p, "less", tuple(_HINT.findall(text))))
-    for p in course.bank(name, "correct"):
+    problems = []
+    reference = sol.read_text(encoding="utf-8")
+    source = f"solutions/{name}.py"
+    try:
+        mistakes = load(course.mistakes_file(name))
+    except MistakeError as e:
+        mistakes, problems = [], [str(e)]
+    for m in mistakes:
+        try:
+            text = apply(reference, m, source)
+        except MistakeError as e:
+            problems.append(str(e))
+            continue
+        path = scratch / f"{name}-{m.id}.py"
+        path.write_text(text, encoding="utf-8")
+        checks.append(Check(name, f"mistake {m.id}", path, "less", m))
+    for p in course.alternatives(name):
         checks.append(Check(name, f"correct/{p.name}", p, "full"))
-    return checks
+    return checks, problems
 
 
 def _judge(check: Check, r: SubmissionResult) -> list[str]:
@@ -65,17 +79,30 @@ def _judge(check: Check, r: SubmissionResult) -> list[str]:
     if check.expect == "zero" and r.score != 0:
         passed = [t.test_id for t in r.tests if t.passed]
         problems.append(f"the skeleton should score 0 but passes {', '.join(passed[:6])}")
-    if check.expect == "less" and r.full_marks:
-        problems.append("a known-wrong submission got full marks: the tests miss its mistake")
-    if check.expect == "less":
-        if not check.path.read_text(encoding="utf-8").lstrip().startswith(('"""MISTAKE:', "'''MISTAKE:")):
-            problems.append('bank file must start with a docstring """MISTAKE: ..."""')
-        feedback = "\n".join(t.output for t in r.tests) + "\n" + (r.error or "")
-        for h in check.hints:
-            if h not in feedback:
-                problems.append(f"expected the hint {h!r} in the feedback; it is not there")
+    if check.mistake is not None:
+        problems += _judge_mistake(check.mistake, r)
     if r.max_score <= 0:
         problems.append("no tests were collected")
+    return problems
+
+
+def _judge_mistake(m: Mistake, r: SubmissionResult) -> list[str]:
+    """A mistake must lose points, fail every test it names and show its hint."""
+    problems = []
+    if r.full_marks:
+        problems.append(f"the mistake got full marks: the tests miss it ({m.what})")
+    failed = sorted({test_function(t.test_id) for t in r.tests if not t.passed})
+    known = {test_function(t.test_id) for t in r.tests}
+    missing = [t for t in m.caught_by if t not in known]
+    passed = [t for t in m.caught_by if t in known and t not in failed]
+    if missing:
+        problems.append(f"caught_by names {', '.join(missing)}, which the suite does not have")
+    if passed:
+        problems.append(f"expected {', '.join(passed)} to fail; passed. Tests that failed: "
+                        + (", ".join(failed) or "none"))
+    feedback = "\n".join(t.output for t in r.tests) + "\n" + (r.error or "")
+    if m.hint not in feedback:
+        problems.append(f"expected the hint {m.hint!r} in the feedback; it is not there")
     return problems
 
 
@@ -98,6 +125,7 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
         out.flush()
 
     plans: dict[str, list[Check]] = {}
+    scratch = tempfile.TemporaryDirectory(prefix="gmgrade-mistakes-")
     for name in names:
         sol = course.solution(name)
         stale = assign.stale_files(sol, name, course.root / "assignments" / name) if sol else []
@@ -105,14 +133,16 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
             say(name, f"FAIL {name}: generated files are stale: "
                       f"{', '.join(str(p.relative_to(course.root)) for p in stale)} "
                       f"(run `gmgrade assign {name}`)\n", False)
-        checks = plan(course, name)
-        # the first wrong file is graded twice, the second time alone in a fresh runner
+        checks, problems = plan(course, name, Path(scratch.name))
+        for p in problems:
+            say(name, f"FAIL {name}: {p}\n", False)
+        # the first mistake is graded twice, the second time alone in a fresh runner
         # process instead of in the batch's template: feedback must be identical
         repeat = next((c for c in checks if c.expect == "less"), checks[0])
         plans[name] = checks + [repeat]
     results: dict[tuple[str, int], tuple[SubmissionResult, str]] = {}
-    with WarmRunner(course_imports(course, names), WorkerPlan.of(opts, names),
-                    note=lambda m: print(m, flush=True)) as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with scratch, WarmRunner(course_imports(course, names), WorkerPlan.of(opts, names),
+                             note=lambda m: print(m, flush=True)) as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(grade_one_isolated, course, name, c.label.replace("/", "_"), c.path,
                                opts, warm if i < len(checks) - 1 else None): (name, i)
                    for name, checks in plans.items() for i, c in enumerate(checks)}

@@ -15,6 +15,7 @@ from autograder.results import Status
 from autograder.runner import GradeOptions, request_json
 from autograder.warm import WarmRunner
 from tests.conftest import ROOT
+from tests.material import mistake
 
 
 def children_of(pid: int) -> list[int]:
@@ -54,7 +55,7 @@ def warm():
 def test_fork_grades_like_a_fresh_process(course, warm, kind):
     """First and again later in the batch, through the assignment template: the same score
     and every test's feedback as a fresh ``autograder.runner`` process."""
-    path = course.bank("mle", kind)[0]
+    path = mistake("mle", "unbiased_variance") if kind == "wrong" else course.alternatives("mle")[0]
     fresh, _ = grade_one_isolated(course, "mle", "fresh", path, GradeOptions())
     forked = [grade_one_isolated(course, "mle", f"forked{i}", path, GradeOptions(), warm)[0]
               for i in range(2)]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.redteam import generated
+from tests.material import correct
 
 HERE = Path(__file__).resolve().parent
 ATTACKS = HERE / "attacks"
@@ -311,7 +312,7 @@ def prepare(backend: str, skip: dict[str, str]) -> Run:
               port=0)
     _make_course(ctx.course, secret)
     ctx.skeleton = (ctx.course / "assignments" / "mle" / "mle.py").read_text()
-    ctx.victim = (ROOT / "solutions" / "bank" / "mle" / "correct" / "other_formulas.py").read_text()
+    ctx.victim = (correct("mle", "other_formulas.py")).read_text()
     for d, mode in ((ctx.batch, 0o755), (ctx.canary, 0o777), (ctx.tmp, 0o755)):
         d.mkdir()
         os.chmod(d, mode)
