@@ -16,6 +16,12 @@ after a call. A test that asks whether a function left the model alone builds it
 and passes ``Helper("amnesia_kept", key=KEY)`` to a second call in the same test: that
 builder returns the same model, or raises :class:`ModelChanged`, naming what the first call
 changed, before the second call starts.
+
+``amnesia_probe`` is the same model reading a per-example offset of its parameters from
+extra columns of x (see :class:`ProbeGaussian`): the gradient of a loss with respect to those
+columns is its gradient with respect to the parameters, which ``student.grad`` can return.
+
+``amnesia_generator`` is a seeded ``torch.Generator`` (CPU), for a ``generator`` argument.
 """
 
 from __future__ import annotations
@@ -27,7 +33,12 @@ from torch import nn
 
 from autograder.helpers import register
 
-__all__ = ["ClassGaussian", "ModelChanged", "amnesia_gaussian", "amnesia_kept"]
+# torch.func's functional_call and vmap (how students get per-example gradients) import
+# torch._dynamo on first use: seconds that a zygote pays once instead of every test's child
+WORKER_IMPORTS = ("torch._dynamo",)
+
+__all__ = ["ClassGaussian", "ModelChanged", "ProbeGaussian", "amnesia_gaussian", "amnesia_generator",
+           "amnesia_kept", "amnesia_probe"]
 
 
 class ClassGaussian(nn.Module):
@@ -51,6 +62,24 @@ class ClassGaussian(nn.Module):
         mu = self.means[c] + self.shift
         eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
         return mu + torch.exp(self.log_std[c]) * eps
+
+
+class ProbeGaussian(ClassGaussian):
+    """A ClassGaussian whose x (N, D + P) carries, after the D coordinates of the point, an
+    offset δ_n (P = 2·C·D + D, the flattened [means, log_std, shift]) added to the parameters
+    for example n. With δ = 0 it is the ClassGaussian; ∂ ln p(x_n | c_n) / ∂δ_n is the
+    example's gradient with respect to the parameters."""
+
+    def log_prob(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        n_classes, dim = self.means.shape
+        point, delta = x[:, :dim], x[:, dim:]
+        d_means, d_log_std, d_shift = delta.split([n_classes * dim, n_classes * dim, dim], dim=1)
+        rows = torch.arange(len(c), device=c.device)
+        mu = (self.means[c] + d_means.reshape(-1, n_classes, dim)[rows, c]
+              + self.shift + d_shift)  # (N, D)
+        log_sd = self.log_std[c] + d_log_std.reshape(-1, n_classes, dim)[rows, c]
+        z = (point - mu) * torch.exp(-log_sd)
+        return (-0.5 * math.log(2 * math.pi) - log_sd - 0.5 * z * z).sum(-1)
 
 
 def _tensor(value, dtype: torch.dtype) -> torch.Tensor:
@@ -94,6 +123,13 @@ def amnesia_gaussian(means, log_std, shift, dtype: str = "float64", grad: str = 
     return model
 
 
+@register("amnesia_probe")
+def amnesia_probe(means, log_std, shift, dtype: str = "float64") -> nn.Module:
+    """A :class:`ProbeGaussian` with the given parameters."""
+    dt = getattr(torch, dtype)
+    return ProbeGaussian(_tensor(means, dt), _tensor(log_std, dt), _tensor(shift, dt))
+
+
 def _changes(model: ClassGaussian, values: list, grads: list, rng: torch.Tensor) -> list[str]:
     names = [n for n, _ in model.named_parameters()]
     found = []
@@ -122,3 +158,9 @@ def amnesia_kept(key: str) -> nn.Module:
         raise ModelChanged("the model passed to the previous call came back changed: "
                            + "; ".join(found) + ".")
     return model
+
+
+@register("amnesia_generator")
+def amnesia_generator(seed: int) -> torch.Generator:
+    """``torch.Generator().manual_seed(seed)``."""
+    return torch.Generator().manual_seed(int(seed))

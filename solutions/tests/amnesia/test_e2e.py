@@ -3,15 +3,21 @@
 The model is a grader helper (``amnesia_gaussian``: a class-conditional Gaussian in 2-D whose
 mean has a ``shift`` shared by all classes), rebuilt in the sandbox from its parameter
 values at every call, so its 14 parameters θ live here in the grader. The student's code
-makes the Fisher diagonal, the replay samples and every loss value; the grader takes Adam
-steps on θ with the forward finite-difference gradient of the student's
-``selective_amnesia_loss`` (15 calls per step). Everything is float64 and seeded.
+makes the Fisher diagonal, the replay samples, the loss and the final report; the grader
+takes Adam steps on θ.
+
+Each step is ONE call, ``student.grad("selective_amnesia_loss", probe, …, wrt=(x_forget,
+x_replay))``, with ``amnesia_probe``: the same model, whose points carry 14 extra columns δ
+(sent as 0) added to the parameters of their own example, so that the gradient of the
+student's loss with respect to those columns, summed over the examples, is its gradient
+with respect to θ through the two likelihood terms. The EWC term's gradient, λ F ⊙ (θ − θ*),
+is added here with the student's Fisher (``ewc_penalty`` has its own tests).
 
 Two runs from the same θ*: Selective Amnesia (surrogate + replay + EWC), and the surrogate
 term alone (the student's loss with λ = 0 and the surrogate batch as its "replay" batch:
 twice the surrogate term, which Adam, invariant to the scale of the gradient, follows
-exactly as the term alone). The student's ``forgetting_report`` measures both; the
-reference's ``log_prob`` — the helper's — is the judge.
+exactly as the term alone). The helper's ``log_prob`` judges both; the student's
+``forgetting_report`` must agree. Everything is float64 and seeded.
 """
 
 from __future__ import annotations
@@ -26,16 +32,21 @@ C, D = 3, 2
 MEANS = [[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]
 LOG_STD = -0.3
 SURROGATE, SURROGATE_SD = (-2.0, -2.0), 0.7  # q(x | c_f = 0): a blob next to class 0
-STEPS, LR, LAM, FD = 30, 0.3, 0.3, 1e-6
+N_PARAMS = 2 * C * D + D
+STEPS, LR, LAM = 30, 0.3, 0.3
 N_FORGET, N_REPLAY, N_KEEP, N_TEST = 64, 32, 100, 200
 DROP, STAY = 5.0, 0.5  # nats: class 0 must fall by DROP, the others stay within STAY
 
 
-def _spec(theta: torch.Tensor) -> Helper:
-    """The model with parameters θ = (means (C·D), log_std (C·D), shift (D)) flattened."""
+def _unflat(theta: torch.Tensor) -> list:
+    """[means (C, D), log_std (C, D), shift (D,)] from θ, their entries flattened in a row."""
     means, log_std, shift = theta.split([C * D, C * D, D])
-    return Helper("amnesia_gaussian", means=means.reshape(C, D), log_std=log_std.reshape(C, D),
-                  shift=shift)
+    return [means.reshape(C, D), log_std.reshape(C, D), shift]
+
+
+def _spec(theta: torch.Tensor, helper: str = "amnesia_gaussian") -> Helper:
+    means, log_std, shift = _unflat(theta)
+    return Helper(helper, means=means, log_std=log_std, shift=shift)
 
 
 def _flat(params: list) -> torch.Tensor:
@@ -57,22 +68,28 @@ class _Adam:
         return theta - self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
 
-def _forget(student, theta0, old_params, fisher, lam, replay, gen) -> torch.Tensor:
-    """θ after STEPS Adam steps on the student's loss (forward differences)."""
+def _augment(x: torch.Tensor) -> torch.Tensor:
+    """Points with the probe's parameter-offset columns, all 0."""
+    return torch.cat([x, torch.zeros(len(x), N_PARAMS, dtype=x.dtype)], dim=1)
+
+
+def _forget(student, theta0, fisher, lam, replay, gen) -> torch.Tensor:
+    """θ after STEPS Adam steps on the student's loss (see the module docstring)."""
     theta, adam = theta0.clone(), _Adam(LR)
-    shifts = torch.eye(theta.numel(), dtype=F64) * FD
+    old_params = _unflat(theta0)
     for step in range(STEPS):
         x_f = torch.tensor(SURROGATE, dtype=F64) + SURROGATE_SD * torch.randn(N_FORGET, D, generator=gen, dtype=F64)
         c_f = torch.zeros(N_FORGET, dtype=torch.int64)
         x_r, c_r = replay[step] if replay is not None else (x_f, c_f)
-        values = []
-        for t in torch.cat([theta[None], theta + shifts]):
-            got = student.selective_amnesia_loss(_spec(t), old_params, fisher, lam, x_f, c_f, x_r, c_r)
-            got = expect_tensor(got, call=f"selective_amnesia_loss(model, …) at forgetting step {step}",
-                                shape=(), dtype=F64)
-            values.append(float(got))
-        loss = torch.tensor(values, dtype=F64)
-        theta = adam.step(theta, (loss[1:] - loss[0]) / FD)
+        call = f"selective_amnesia_loss(model, …) at forgetting step {step}"
+        value, grads = student.grad("selective_amnesia_loss", _spec(theta, "amnesia_probe"), old_params, fisher,
+                                    lam, _augment(x_f), c_f, _augment(x_r), c_r, wrt=(4, 6))
+        expect_tensor(value, call=call, shape=(), dtype=F64)
+        if grads[0] is None or grads[1] is None:
+            fail(f"{call}: no gradient reached the model's parameters through the likelihood terms; "
+                 "the loss must be differentiable (no .detach(), .item(), torch.no_grad()).")
+        grad = grads[0][:, D:].sum(0) + grads[1][:, D:].sum(0) + lam * _flat(fisher) * (theta - theta0)
+        theta = adam.step(theta, grad)
     return theta
 
 
@@ -98,15 +115,14 @@ def test_selective_amnesia_forgets_class_0(student, reference):
         fail(f"fisher_diagonal(model, x, c) returned {type(fisher).__name__}; expected a list of "
              f"{len(want)} tensors shaped {[tuple(s) for s in want]} (the model's parameters).")
     fisher = [f.to(F64) for f in fisher]
-    old_params = [p.detach() for p in truth.parameters()]
     x_r, c_r = student.replay_samples(model0, [1, 2], STEPS * N_REPLAY)
     expect_tensor(x_r, call="replay_samples(model, [1, 2], n)", shape=(2 * STEPS * N_REPLAY, D), dtype=F64)
     # one replay batch per step, each with both classes
     order = torch.arange(2 * STEPS * N_REPLAY).reshape(2, STEPS, N_REPLAY).transpose(0, 1).reshape(STEPS, -1)
     replay = [(x_r[i], c_r[i]) for i in order]
 
-    forgot = _forget(student, theta0, old_params, fisher, LAM, replay, torch.Generator().manual_seed(1))
-    alone = _forget(student, theta0, old_params, fisher, 0.0, None, torch.Generator().manual_seed(1))
+    forgot = _forget(student, theta0, fisher, LAM, replay, torch.Generator().manual_seed(1))
+    alone = _forget(student, theta0, fisher, 0.0, None, torch.Generator().manual_seed(1))
 
     report = student.forgetting_report(_spec(forgot), x_test, c_test, before)
     expect_tensor(report, call="forgetting_report(model, x, c, log_px_before) after forgetting",
