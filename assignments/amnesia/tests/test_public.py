@@ -68,6 +68,8 @@ def test_fisher_diagonal_by_hand(student):
     call = "fisher_diagonal(model, x, c) with 5 points of 2 classes"
     scores = _scores(X, C)
     want = [(g * g).mean(0) for g in scores]
+    counts = torch.tensor([3.0, 2.0], dtype=F64)[:, None]  # examples of class 0 and 1
+    per_class = [(g * g).sum(0) / counts for g in scores[:2]] + [want[2]]
     if not isinstance(got, (list, tuple)) or len(got) != 3:
         fail(f"{call}\n  returned {type(got).__name__}; expected a list of 3 tensors, one per "
              "parameter in the order of model.parameters() (means, log_std, shift).")
@@ -76,7 +78,9 @@ def test_fisher_diagonal_by_hand(student):
                            "each example's squared gradient": [g.mean(0) ** 2 for g in scores],
                            "looks like the sum over the examples; the Fisher is their mean (divide "
                            "by N)": [(g * g).sum(0) for g in scores],
-                           "looks like the mean gradient, not squared": [g.mean(0) for g in scores]})
+                           "looks like the mean gradient, not squared": [g.mean(0) for g in scores],
+                           "looks like a mean over each class's own examples; divide by N, the "
+                           "number of all points": per_class})
 
 
 @points(1)
@@ -184,7 +188,7 @@ def test_forgetting_report_by_hand(student):
                            "looks like a sum per class; report the mean over the class's examples":
                                torch.tensor([-6.0, -0.5], dtype=F64),
                            "looks like one mean over all examples; report one mean per class":
-                               torch.full((2,), -3.5 / 5, dtype=F64)})
+                               torch.full((2,), -1.3, dtype=F64)})
     c1 = torch.tensor([1, 1])
     before1 = _log_prob(X[:2], c1) - 1.0
     call = "forgetting_report(model, x, c=[1, 1], log_px_before): class 0 has no examples"
