@@ -60,7 +60,9 @@ class ClassGaussian(nn.Module):
     def sample(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(N, D) one draw per label in c (N,)."""
         mu = self.means[c] + self.shift
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        # drawn where the generator lives (a CPU generator also serves a model on the GPU)
+        where = mu.device if generator is None else generator.device
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=where).to(mu.device)
         return mu + torch.exp(self.log_std[c]) * eps
 
 
@@ -155,7 +157,7 @@ def amnesia_kept(key: str) -> nn.Module:
     model, values, grads, rng = _KEPT.pop(key)
     found = _changes(model, values, grads, rng)
     if found:
-        raise ModelChanged("the model passed to the previous call came back changed: "
+        raise ModelChanged("the model you were given came back changed: "
                            + "; ".join(found) + ".")
     return model
 

@@ -48,7 +48,7 @@ def _log_prob(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     return (-0.5 * LOG_2PI - log_std[c] - 0.5 * z * z).sum(-1)
 
 
-def _left_alone(student, fn: str, call: str, *args) -> None:
+def _left_alone(student, fn: str, call: str, advice: str, *args) -> None:
     """A second call with the same model, which the grader checks first (see the helper)."""
     try:
         student.call(fn, Helper("amnesia_kept", key=fn), *args)
@@ -56,9 +56,7 @@ def _left_alone(student, fn: str, call: str, *args) -> None:
         if e.exc_type != "ModelChanged":
             raise
         text = e.feedback.split("ModelChanged: ", 1)[-1].split("\n", 1)[0]
-        fail(f"{call}\n  {text}\n  Leave the model as it was: compute gradients with "
-             "torch.autograd.grad (or torch.func), which touch neither the parameters nor their "
-             ".grad, and call neither backward(), zero_grad() nor an optimizer.")
+        fail(f"{call}\n  {text}\n  {advice}")
 
 
 @points(2)
@@ -90,7 +88,9 @@ def test_fisher_diagonal_leaves_the_model_alone(student):
         call = (f"fisher_diagonal(model, x, c) on a model whose .grad "
                 f"{'is None' if grad == 'none' else 'holds values'}")
         student.fisher_diagonal(_model(grad=grad, keep="fisher_diagonal"), X, C)
-        _left_alone(student, "fisher_diagonal", call, X, C)
+        _left_alone(student, "fisher_diagonal", call, "Leave the model as it was: compute gradients "
+                    "with torch.autograd.grad (or torch.func), which touch neither the parameters "
+                    "nor their .grad; call neither backward(), zero_grad() nor an optimizer.", X, C)
 
 
 @points(1)
@@ -171,7 +171,8 @@ def test_selective_amnesia_loss_leaves_the_model_alone(student):
     args = (old, fisher, 1.0, X[:2], C[:2], X[2:], C[2:])
     student.selective_amnesia_loss(_model(keep="selective_amnesia_loss"), *args)
     _left_alone(student, "selective_amnesia_loss", "selective_amnesia_loss(model, …) on a model whose "
-                ".grad is None", *args)
+                ".grad is None", "Return the loss without calling backward(): the caller does that, "
+                "then steps the optimizer.", *args)
 
 
 @points(2)
