@@ -55,8 +55,6 @@
 # function here needs milliseconds on the tests' small models.
 
 # %%
-import math
-
 import torch
 
 # %% [markdown]

@@ -22,11 +22,14 @@ def fisher_diagonal(model, x, c):
     return [jac[f"inner.{k}"].pow(2).mean(0).detach() for k, _ in model.named_parameters()]
 
 
+def _flat(tensors):
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
 def ewc_penalty(params, old_params, fisher, lam):
-    flat = lambda ts: torch.cat([t.reshape(-1) for t in ts])  # noqa: E731
-    d = flat(params) - flat(old_params).to(params[0].dtype)
+    d = _flat(params) - _flat(old_params).to(params[0].dtype)
     lam = torch.as_tensor(lam, dtype=params[0].dtype, device=params[0].device)
-    return lam / 2 * torch.dot(flat(fisher).to(params[0].dtype), d * d)
+    return lam / 2 * torch.dot(_flat(fisher).to(params[0].dtype), d * d)
 
 
 def replay_samples(model, classes, n_per_class, generator=None):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder.testing import Helper, expect, expect_tensor, fail, points, timeout
+from autograder.testing import Helper, expect, expect_tensor, expect_tuple, fail, points, timeout
 
 F64 = torch.float64
 C, D = 3, 2
@@ -115,8 +115,10 @@ def test_selective_amnesia_forgets_class_0(student, reference):
         fail(f"fisher_diagonal(model, x, c) returned {type(fisher).__name__}; expected a list of "
              f"{len(want)} tensors shaped {[tuple(s) for s in want]} (the model's parameters).")
     fisher = [f.to(F64) for f in fisher]
-    x_r, c_r = student.replay_samples(model0, [1, 2], STEPS * N_REPLAY)
-    expect_tensor(x_r, call="replay_samples(model, [1, 2], n)", shape=(2 * STEPS * N_REPLAY, D), dtype=F64)
+    call = f"replay_samples(model, [1, 2], {STEPS * N_REPLAY})"
+    x_r, c_r = expect_tuple(student.replay_samples(model0, [1, 2], STEPS * N_REPLAY), 2, call=call)
+    expect_tensor(x_r, call=call + " x", shape=(2 * STEPS * N_REPLAY, D), dtype=F64)
+    expect_tensor(c_r, call=call + " c", shape=(2 * STEPS * N_REPLAY,), dtype=torch.int64)
     # one replay batch per step, each with both classes
     order = torch.arange(2 * STEPS * N_REPLAY).reshape(2, STEPS, N_REPLAY).transpose(0, 1).reshape(STEPS, -1)
     replay = [(x_r[i], c_r[i]) for i in order]

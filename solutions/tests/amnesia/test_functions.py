@@ -19,7 +19,15 @@ from hypothesis import strategies as st
 
 from autograder.helpers.amnesia import amnesia_gaussian
 from autograder.student import StudentError
-from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points
+from autograder.testing import (
+    Helper,
+    expect,
+    expect_close,
+    expect_tensor,
+    expect_tuple,
+    fail,
+    points,
+)
 
 F64 = torch.float64
 F32 = torch.float32
@@ -261,8 +269,8 @@ def test_replay_samples_labels_and_types(student, rng):
 def test_replay_samples_distribution(student, rng):
     """replay_samples: each class's samples have the class's mean and standard deviation"""
     params = _params(rng)
-    x, c = student.replay_samples(_spec(params), [2, 0], 2000)
     call = "replay_samples(model, [2, 0], 2000)"
+    x, _ = expect_tuple(student.replay_samples(_spec(params), [2, 0], 2000), 2, call=call)
     x = expect_tensor(x, call=call + " x", shape=(4000, 2), dtype=F64)
     means, log_std, shift = params
     for k, rows in ((2, slice(0, 2000)), (0, slice(2000, 4000))):
@@ -276,10 +284,11 @@ def test_replay_samples_distribution(student, rng):
 def test_replay_samples_generator(student):
     """replay_samples: the same generator seed gives the same samples, another seed others"""
     params = _params(torch.Generator().manual_seed(5))
-    runs = [student.replay_samples(_spec(params), [0, 1], 5, Helper("amnesia_generator", seed=s))[0]
-            for s in (7, 7, 8)]
+    call = "replay_samples(model, [0, 1], 5, generator)"
+    runs = [expect_tuple(student.replay_samples(_spec(params), [0, 1], 5, Helper("amnesia_generator", seed=s)),
+                         2, call=call)[0] for s in (7, 7, 8)]
     for r in runs:
-        expect_tensor(r, call="replay_samples(model, [0, 1], 5, generator)", shape=(10, 2), dtype=F64)
+        expect_tensor(r, call=call, shape=(10, 2), dtype=F64)
     expect(torch.equal(runs[0], runs[1]),
            "replay_samples(model, [0, 1], 5, generator=torch.Generator().manual_seed(7)) twice gave "
            "different samples: pass `generator` on to model.sample(c, generator=generator).")
