@@ -12,7 +12,8 @@ z = (x − μ_c) / σ_c, ∂ ln p / ∂means[c] = ∂ ln p / ∂shift = z / σ_c
 
 Student functions receive the model inside the sandbox, so the grader cannot look at it
 after a call. A test that asks whether a function left the model alone builds it with
-``keep=KEY`` (the builder remembers it and its state: parameters, ``.grad``, the global RNG)
+``keep=KEY`` (the builder remembers it and its state: parameters, ``.grad``, the global RNG;
+the model itself notes whether ``sample`` ran with autograd recording or in inference mode)
 and passes ``Helper("amnesia_kept", key=KEY)`` to a second call in the same test: that
 builder returns the same model, or raises :class:`ModelChanged`, naming what the first call
 changed, before the second call starts.
@@ -49,6 +50,8 @@ class ClassGaussian(nn.Module):
         self.means = nn.Parameter(means)  # (C, D)
         self.log_std = nn.Parameter(log_std)  # (C, D)
         self.shift = nn.Parameter(shift)  # (D,)
+        self.sampled_with_grad = False  # sample() was called with autograd recording
+        self.sampled_in_inference_mode = False
 
     def log_prob(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """(N,) ln p(x_n | θ, c_n) for x (N, D) and int64 labels c (N,)."""
@@ -59,6 +62,8 @@ class ClassGaussian(nn.Module):
 
     def sample(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(N, D) one draw per label in c (N,)."""
+        self.sampled_in_inference_mode |= torch.is_inference_mode_enabled()
+        self.sampled_with_grad |= torch.is_grad_enabled()
         mu = self.means[c] + self.shift
         # drawn where the generator lives (a CPU generator also serves a model on the GPU)
         where = mu.device if generator is None else generator.device
@@ -132,7 +137,7 @@ def amnesia_probe(means, log_std, shift, dtype: str = "float64") -> nn.Module:
     return ProbeGaussian(_tensor(means, dt), _tensor(log_std, dt), _tensor(shift, dt))
 
 
-def _changes(model: ClassGaussian, values: list, grads: list, rng: torch.Tensor) -> list[str]:
+def _changes(model: ClassGaussian, values: list, grads: list, rng: torch.Tensor | None) -> list[str]:
     names = [n for n, _ in model.named_parameters()]
     found = []
     for name, p, v, g in zip(names, model.parameters(), values, grads):
@@ -146,16 +151,23 @@ def _changes(model: ClassGaussian, values: list, grads: list, rng: torch.Tensor)
                          "throws away gradients the caller still needs)")
         elif g is not None and not torch.equal(p.grad.cpu(), g):
             found.append(f"the values of `{name}.grad`")
-    if not torch.equal(torch.get_rng_state(), rng):
+    if model.sampled_in_inference_mode:
+        found.append("it was sampled under torch.inference_mode(), whose tensors cannot be used in "
+                     "a later loss (draw under torch.no_grad())")
+    elif model.sampled_with_grad:
+        found.append("it was sampled with autograd recording, so the samples carry a graph back to "
+                     "the parameters (draw under torch.no_grad())")
+    if rng is not None and not torch.equal(torch.get_rng_state(), rng):
         found.append("the global random number generator's state (a random number was drawn)")
     return found
 
 
 @register("amnesia_kept")
-def amnesia_kept(key: str) -> nn.Module:
-    """The model built with ``keep=key``, after checking that nothing changed it since."""
-    model, values, grads, rng = _KEPT.pop(key)
-    found = _changes(model, values, grads, rng)
+def amnesia_kept(key: str, rng: bool = True) -> nn.Module:
+    """The model built with ``keep=key``, after checking that nothing changed it since;
+    ``rng=False`` when the call in between may draw random numbers (sampling does)."""
+    model, values, grads, rng_state = _KEPT.pop(key)
+    found = _changes(model, values, grads, rng_state if rng else None)
     if found:
         raise ModelChanged("the model you were given came back changed: "
                            + "; ".join(found) + ".")

@@ -48,10 +48,10 @@ def _log_prob(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     return (-0.5 * LOG_2PI - log_std[c] - 0.5 * z * z).sum(-1)
 
 
-def _left_alone(student, fn: str, call: str, advice: str, *args) -> None:
+def _left_alone(student, fn: str, call: str, advice: str, *args, rng: bool = True) -> None:
     """A second call with the same model, which the grader checks first (see the helper)."""
     try:
-        student.call(fn, Helper("amnesia_kept", key=fn), *args)
+        student.call(fn, Helper("amnesia_kept", key=fn, rng=rng), *args)
     except StudentError as e:
         if e.exc_type != "ModelChanged":
             raise
@@ -136,6 +136,15 @@ def test_replay_samples_labels(student):
                  mistakes={"the labels are sorted; keep the order of `classes`": torch.tensor([0, 0, 0, 1, 1, 1]),
                            "looks like .repeat(n): use repeat_interleave, so each class's samples are "
                            "together": torch.tensor([1, 0, 1, 0, 1, 0])})
+
+
+@points(1)
+def test_replay_samples_under_no_grad(student):
+    """replay_samples: samples drawn under torch.no_grad() (not inference_mode), the model unchanged"""
+    student.replay_samples(_model(keep="replay_samples"), [0, 1], 2)
+    _left_alone(student, "replay_samples", "replay_samples(model, [0, 1], 2)", "Draw the samples inside "
+                "`with torch.no_grad():` — they are data for a later loss, not part of its graph.", [0, 1], 2,
+                rng=False)
 
 
 @points(2)

@@ -25,7 +25,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder.testing import Helper, expect, expect_tensor, expect_tuple, fail, points, timeout
+from autograder.testing import (
+    Helper,
+    expect,
+    expect_tensor,
+    expect_tuple,
+    fail,
+    points,
+    timeout,
+)
 
 F64 = torch.float64
 C, D = 3, 2

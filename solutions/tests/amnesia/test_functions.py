@@ -83,9 +83,9 @@ def _fisher_list(got, call, n_params=3):
     return list(got)
 
 
-def _left_alone(student, fn, call, advice, *args):
+def _left_alone(student, fn, call, advice, *args, rng=True):
     try:
-        student.call(fn, Helper("amnesia_kept", key=fn), *args)
+        student.call(fn, Helper("amnesia_kept", key=fn, rng=rng), *args)
     except StudentError as e:
         if e.exc_type != "ModelChanged":
             raise
@@ -263,6 +263,17 @@ def test_replay_samples_labels_and_types(student, rng):
                          mistakes={"the labels are sorted; keep the order of `classes`": want.sort().values,
                                    "looks like .repeat(n): use repeat_interleave":
                                        torch.as_tensor(classes).repeat(4)})
+
+
+@points(1)
+def test_replay_samples_no_grad_model_unchanged(student, rng):
+    """replay_samples: draws under torch.no_grad(), not inference_mode; parameters and .grad untouched"""
+    params = _params(rng)
+    for dtype in ("float64", "float32"):
+        call = f"replay_samples(model in {dtype} whose .grad holds values, [2, 1], 3)"
+        student.replay_samples(_spec(params, dtype, grad="values", keep="replay_samples"), [2, 1], 3)
+        _left_alone(student, "replay_samples", call, "Draw the samples inside `with torch.no_grad():` and "
+                    "leave the model as it was.", [2, 1], 3, rng=False)
 
 
 @points(1)
