@@ -15,7 +15,13 @@
 #
 # 直接選好最適化 (DPO, direct preference optimization) folds steps 2 and 3 into one
 # classification loss on the policy itself. You write the three losses/rewards at the
-# heart of these methods. Everything works per sequence: a reward or a log-probability
+# heart of these methods.
+#
+# Where it comes from: this whole assignment is **beyond the lecture slides**: the
+# Bradley–Terry reward model and the KL-penalised reward follow RLHF as in Ouyang et al.
+# (2022, InstructGPT), and DPO is Rafailov et al. (2023).
+#
+# Everything works per sequence: a reward or a log-probability
 # $\log \pi(y \mid x)$ (the sum of the token log-probabilities of a response) is one
 # number per example, so inputs are 1-D tensors of shape (B,).
 
@@ -174,3 +180,25 @@ if __name__ == "__main__":
     print("DPO at the reference:", dpo_loss(torch.tensor([-12.0]), torch.tensor([-15.0]),
                                             torch.tensor([-12.0]), torch.tensor([-15.0]), 0.1).item(),
           "= log 2 =", torch.log(torch.tensor(2.0)).item())
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("alignment")` runs the public tests on the cells you have executed
+# (`check("alignment", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("alignment")

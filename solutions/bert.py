@@ -5,20 +5,24 @@
 # マスク言語モデル (masked language model, MLM) objective: hide some tokens of a
 # sentence behind a `[MASK]` token and predict them from the context on *both* sides.
 # Pre-trained this way, the model knows which words fit where — and that is exactly what
-# a text corrector needs. The lecture's Hugging Face section ends with BERT correcting
+# a text corrector needs. This assignment corrects
 #
 # 「私は野菜が**空き**だ」 → 「私は野菜が**好き**だ」
 #
 # (空き "vacancy" and 好き "liked" are both read *suki*: a typical input-method slip).
 # In this assignment you write
 #
-# 1. the MLM training loss,
-# 2. the lecture's one-pass correction (tokenise, run the model, take the arg-max, decode),
-# 3. the better **masked** correction that the lecture motivates, one edit at a time,
+# 1. the MLM training loss (the pre-training objective of the lecture's BERT part),
+# 2. the lecture's one-pass correction of slide 77 (tokenise, run the model, take the
+#    arg-max, decode),
+# 3. a **masked** correction, one edit at a time — beyond the slides, this course's
+#    improvement of slide 77,
 # 4. `correct_sentence`, which runs it on text with a Hugging Face トークナイザ (tokenizer).
 #
-# The course ships its own small Japanese BERT (2 layers, hidden size 64, trained on
-# everyday template sentences; see `models/bert_ja/README.md`): no download is needed.
+# The course ships its own small Japanese BERT (2 layers, hidden size 64, a vocabulary of 44
+# words, trained on everyday template sentences). It comes with the grader: the folder
+# `autograder/assets/bert_ja` of the installed `autograder` package (in Python,
+# `from autograder.helpers.bert import ASSETS`), so no download is needed.
 #
 # Conventions used throughout: token ids are `int64`; logits are floating with the
 # vocabulary size $V$ as the last dimension; `special` is a `bool` tensor marking the
@@ -80,20 +84,23 @@ def mlm_loss(logits, labels):
 
 
 # %% [markdown]
-# ## 2. The lecture's one-pass correction
+# ## 2. The lecture's one-pass correction (slide 77)
 #
-# The lecture's steps with Hugging Face:
+# Slide 77 loads a Japanese BERT with Hugging Face's `BertLMHeadModel`, runs it on the
+# tokenised sentence (トークナイズ: `[CLS] 私 は 野菜 が 空き だ [SEP]`) and takes
 #
 # ```python
-# inputs = tokenizer("私は野菜が空きだ", return_tensors="pt")  # トークナイズ: [CLS] 私 は 野菜 が 空き だ [SEP]
-# logits = model(**inputs).logits                              # (1, L, V)
-# pred = logits.argmax(-1)                                     # the most likely token at each position
-# tokenizer.decode(pred[0], skip_special_tokens=True)          # back to text
+# logits[0][1:-1].argmax(axis=1)
 # ```
 #
-# Every position is replaced by the model's arg-max, in one pass. The special tokens
-# `[CLS]`/`[SEP]`/`[PAD]` must survive (the model's arg-max there is meaningless), so the
-# function keeps the input id wherever `special` is true.
+# the arg-max over the vocabulary at every position of the first sentence except the first
+# and the last, `[CLS]` and `[SEP]`; decoding those ids gives the corrected text. Every word
+# is replaced by the model's arg-max, in one pass.
+#
+# `argmax_correction` is the same step for a batch. The slice `[1:-1]` is right only for one
+# sentence without padding, so the special tokens `[CLS]`/`[SEP]`/`[PAD]` are given as a
+# mask instead: the function keeps the input id wherever `special` is true (the model's
+# arg-max there is meaningless) and returns whole rows, special tokens included.
 
 
 # %%
@@ -119,7 +126,7 @@ def argmax_correction(logits, input_ids, special):
 
 
 # %% [markdown]
-# ## 3. Why masking is better
+# ## 3. Why masking is better (beyond the slides)
 #
 # The one-pass correction asks the model about a word *while showing it that word*. A
 # masked LM was trained to predict hidden words; at a visible word it has learnt mostly
@@ -199,7 +206,9 @@ def masked_correction(model, input_ids, mask_token_id, special, threshold=0.05, 
         max_edits: int or None; None means the number of non-special positions.
 
     Returns:
-        (L,) int64, the corrected sentence; ``input_ids`` is not modified.
+        (L,) int64, the corrected sentence; ``input_ids`` is not modified. Graded also with
+        the course's model: with ``max_edits=1``, the first edit of 「私は野菜が空きだ」
+        must replace 空き by 好き.
     """
     # BEGIN SOLUTION
     ids = input_ids.clone()
@@ -251,6 +260,13 @@ def correct_sentence(text, tokenizer, model, threshold=0.05):
 
     Example (the course model): "私は野菜が空きだ" → "私は野菜が好きだ".
 
+    Graded end to end with the course's model and tokenizer (the ones of section 5):
+    "私は野菜が空きだ" must give exactly "私は野菜が好きだ", correct sentences of the
+    model's corpus must come back unchanged, and of 7 held-out sentences with one wrong
+    word each (空き for 好き, or a wrong particle; some never seen by the model) at least
+    6 must come back exactly corrected — all or nothing, 3 points. "Exactly" means the
+    same characters: no spaces, no [CLS]/[SEP].
+
     Returns:
         str, the corrected sentence.
     """
@@ -267,10 +283,11 @@ def correct_sentence(text, tokenizer, model, threshold=0.05):
 # %% [markdown]
 # ## 5. Try it
 #
-# The course's model ships with the grader (`autograder/assets/bert_ja`). Compare the
-# one-pass arg-max with the masked correction, and look at the probabilities $p_i$ of the
-# first round: 空き should stand out. Then try 「彼女は果物が空きだ」 and a sentence of
-# your own (the model knows only the 44 words of its corpus, `models/bert_ja/`).
+# The course's model ships with the grader (`autograder/assets/bert_ja` in the installed
+# `autograder` package, `ASSETS` below). Compare the one-pass arg-max with the masked
+# correction, and look at the probabilities $p_i$ of the first round: 空き should stand
+# out. Then try 「彼女は果物が空きだ」 and a sentence of your own (the model knows only the
+# 44 words of its vocabulary, `ASSETS / "vocab.txt"`).
 
 # %%
 if __name__ == "__main__":
@@ -297,3 +314,25 @@ if __name__ == "__main__":
         guess = tokenizer.convert_ids_to_tokens(int(probs[m].argmax()))
         print(f"{token:>4}  p = {probs[m, ids[i]]:.4f}   arg-max: {guess}")
     print("masked:  ", correct_sentence(text, tokenizer, model))
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("bert")` runs the public tests on the cells you have executed
+# (`check("bert", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("bert")

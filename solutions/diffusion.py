@@ -24,7 +24,9 @@
 # work for `float32` and `float64` and never modify their inputs in place; randomness only
 # enters through the `noise` / `generator` arguments.
 #
-# Check your work with `gmgrade check diffusion diffusion.ipynb`.
+# Where it comes from: the forward and reverse processes are the lecture's diffusion part; the
+# formulas below, the linear schedule, the simplified loss and the sampling step, are written
+# as in DDPM (Ho, Jain and Abbeel, 2020), whose Algorithm 2 is the sampler of section 4.
 
 # %%
 import torch
@@ -76,7 +78,7 @@ def alpha_bars(betas: torch.Tensor) -> torch.Tensor:
 # \qquad x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\quad
 # \varepsilon\sim\mathcal N(0, I).$$
 #
-# The network learns to predict the noise that was added (the lecture's simplified loss):
+# The network learns to predict the noise that was added (DDPM's simplified loss):
 #
 # $$L_\text{simple} = \mathbb E_{t, x_0, \varepsilon}\left[\lVert \varepsilon - \varepsilon_\theta(x_t, t)\rVert^2\right].$$
 #
@@ -246,3 +248,25 @@ def sample(eps_model, shape, betas: torch.Tensor, generator: torch.Generator | N
             x = p_sample_step(eps_model, x, t, betas, noise)
     return x
     # END SOLUTION
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("diffusion")` runs the public tests on the cells you have executed
+# (`check("diffusion", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("diffusion")

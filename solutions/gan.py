@@ -6,7 +6,7 @@
 # - the **generator** (生成器) G maps noise z ~ p(z) to a sample G(z);
 # - the **discriminator** (識別器) D(x) ∈ (0, 1) estimates the probability that x is real data.
 #
-# They play the minimax game of the lecture
+# They play the minimax game of the lecture's GAN part
 #
 #     min_G max_D V(D, G),   V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p(z)}[log(1 − D(G(z)))].
 #
@@ -24,6 +24,11 @@
 # - inputs are `torch.Tensor`s; results have the dtype and device of the inputs;
 # - a "scalar" is a 0-dim tensor; never modify an input in place;
 # - `log` is the natural logarithm, and 0 · log 0 = 0.
+#
+# Where it comes from: the game V(D, G), the optimal discriminator, the Jensen–Shannon
+# divergence and V(D*, G) = 2·JS − log 4 are the lecture's GAN part; the non-saturating
+# generator loss (section 2) is beyond the slides. Writing every loss with logits, stable for
+# logits of ±100, is this course's requirement (the tests check it).
 
 # %%
 import math
@@ -68,8 +73,9 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 #
 # In the minimax game the generator minimises E[log(1 − D(G(z)))]. Early in training the
 # discriminator easily rejects the fakes, D(G(z)) ≈ 0, and this loss is flat there: its
-# gradient with respect to the logit is −σ(ℓ) ≈ 0 (the gradient *saturates*). The lecture's
-# fix is the **non-saturating** loss −E[log D(G(z))], which has the same fixed point but the
+# gradient with respect to the logit is −σ(ℓ) ≈ 0 (the gradient *saturates*). The usual fix,
+# beyond the lecture slides (it comes from the original GAN paper, Goodfellow et al. 2014), is
+# the **non-saturating** loss −E[log D(G(z))], which has the same fixed point but the
 # gradient −(1 − σ(ℓ)) ≈ −1 where the generator is doing badly.
 
 # %%
@@ -206,3 +212,25 @@ if __name__ == "__main__":
     q = torch.tensor([0.0, 0.5, 0.5])
     print("JS =", js_divergence(p, q).item(), " 2·JS − log 4 =", 2 * js_divergence(p, q).item() - math.log(4),
           " V(D*, G) =", value_at_optimum(p, q).item())
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("gan")` runs the public tests on the cells you have executed
+# (`check("gan", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("gan")

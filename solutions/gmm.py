@@ -38,6 +38,11 @@
 #   (float32 or float64);
 # - never modify an input in place;
 # - `log` is the natural logarithm.
+#
+# Where it comes from: the mixture model, the E-step, the M-step and the EM loop are the
+# lecture's Gaussian-mixture part (混合ガウス分布 and the EM algorithm). The tests demand the
+# log-space (log-sum-exp) evaluation below; `reg_covar` is scikit-learn's `GaussianMixture`
+# convention, not the lecture's.
 
 # %%
 import math
@@ -239,3 +244,25 @@ if __name__ == "__main__":
     print("mean log-likelihood:", history[0].item(), "->", history[-1].item())
     print("weights:", w)
     print("means:", m)
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("gmm")` runs the public tests on the cells you have executed
+# (`check("gmm", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("gmm")

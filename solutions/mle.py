@@ -16,9 +16,14 @@
 #   not `x.mean().item()`);
 # - work for `float32` and `float64`, return the input's dtype and device, never modify the
 #   inputs in place;
-# - `log` is the natural logarithm and `0 · log 0 = 0`.
+# - `log` is the natural logarithm and `0 · log 0 = 0`;
+# - where a docstring says "stable", the tests use extreme inputs (points thousands of
+#   standard deviations from the mean, condition numbers of 1e8).
 #
-# Check your work with `gmgrade check mle mle.ipynb`.
+# Where it comes from: sections 1 and 2 are the lecture's maximum-likelihood part (最尤推定;
+# the coin `[1, 0, 1, 0, 1, 1, 0]` is the lecture's example). Section 3, the multivariate
+# Gaussian, is the density that the lecture's mixture part (assignment 2) builds on; its
+# stable evaluation with a Cholesky factor is a requirement of this course (the tests check it).
 
 # %%
 import math
@@ -85,7 +90,10 @@ def gaussian_log_pdf(x: torch.Tensor, mu: torch.Tensor, var: torch.Tensor) -> to
             σ² (not the standard deviation).
 
     Returns:
-        Tensor of the broadcast shape.
+        Tensor of the broadcast shape and dtype. Stable far in the tails: the tests use x and
+        μ up to ±50 apart with σ² down to 1e-3 (points thousands of standard deviations from
+        the mean, where the density itself underflows to 0), so compute the log-density
+        directly from the formula above — never the density first and then its log.
     """
     # BEGIN SOLUTION
     return -0.5 * (math.log(2 * math.pi) + torch.log(var) + (x - mu) ** 2 / var)
@@ -159,3 +167,25 @@ def mvn_log_pdf(x: torch.Tensor, mu: torch.Tensor, cov: torch.Tensor) -> torch.T
     logdet = 2 * torch.log(torch.diagonal(chol)).sum()
     return -0.5 * (d * math.log(2 * math.pi) + logdet + maha)
     # END SOLUTION
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("mle")` runs the public tests on the cells you have executed
+# (`check("mle", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("mle")

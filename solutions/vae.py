@@ -14,7 +14,7 @@
 #
 # The gap is exactly KL(q(z|x) ‖ p(z|x)): the bound is tight when q is the true posterior.
 #
-# **Reparameterization Trick.** The expectation is estimated with samples, and to
+# **Reparameterization Trick (slide 38).** The expectation is estimated with samples, and to
 # differentiate through the sampling we write z as a deterministic function of (μ, log_var)
 # and parameter-free noise:
 #
@@ -22,12 +22,21 @@
 #
 # Gradients then flow to μ and log_var (∂z/∂μ = 1, ∂z/∂log_var = ½ σ ⊙ ε).
 #
-# **Importance weighting (IWAE).** With L samples z_l ~ q(z|x) and weights
-# w_l = p(x | z_l) p(z_l) / q(z_l | x),
+# **A typo on slide 38:** the slide prints z = μ + ε ⊙ σ². It is the standard deviation σ
+# that scales ε, not the variance σ² (μ + ε ⊙ σ² would have variance σ⁴). The tests follow
+# z = μ + σ ⊙ ε.
 #
-#     log p(x) ≥ E[ log (1/L) Σ_l w_l ] ≥ L(x),
+# **Importance sampling (slide 36).** Slide 36 estimates the marginal likelihood with q(z|x)
+# as the proposal: with L samples z_l ~ q(z|x) and weights w_l = p(x | z_l) p(z_l) / q(z_l | x),
 #
-# a tighter bound that improves with L (beyond the lecture slides).
+#     log p(x) ≈ log (1/L) Σ_l w_l,   and   log p(x) ≥ E[ log (1/L) Σ_l w_l ] ≥ L(x).
+#
+# `iwae_bound` computes this estimator. The name IWAE (importance-weighted autoencoder),
+# training with it as an objective, and the proof that the bound tightens as L grows come
+# from Burda, Grosse and Salakhutdinov (2016).
+#
+# Where the rest comes from: the ELBO, the closed-form KL and the decoder likelihoods are the
+# lecture's VAE part.
 #
 # Shapes: `x` (B, Dx) a batch of data, `mu`, `log_var` (B, Dz) the encoder outputs, `eps`
 # (L, B, Dz) the noise of L samples per data point.
@@ -59,8 +68,8 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps=None) -> torch.T
             ``mu`` (``torch.randn_like``).
 
     Returns:
-        z with the broadcast shape of ``mu`` and ``eps``. Differentiable in ``mu`` and
-        ``log_var``.
+        z with the broadcast shape of ``mu`` and ``eps``, in their dtype. Differentiable in
+        ``mu`` and ``log_var``. Uses σ = exp(½ log_var) — not slide 38's misprinted σ².
     """
     # BEGIN SOLUTION
     if eps is None:
@@ -256,3 +265,25 @@ if __name__ == "__main__":
         eps = torch.randn(50, *mu.shape)
         print("held-out ELBO:", elbo(test, mu, log_var, decoder, eps).mean().item())
         print("held-out IWAE (L=50):", iwae_bound(test, mu, log_var, decoder, eps).mean().item())
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("vae")` runs the public tests on the cells you have executed
+# (`check("vae", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("vae")

@@ -22,7 +22,10 @@
 #   inputs in place, and stay differentiable (the grader trains a small model through your
 #   functions: use torch operations only, no `.item()`, `.numpy()` or `.detach()`).
 #
-# Check your work with `gmgrade check attention attention.ipynb`.
+# Where it comes from: scaled dot-product attention, self- and cross-attention and multi-head
+# attention are the lecture's Transformer part, as in "Attention Is All You Need" (Vaswani et
+# al., 2017). The handling of fully masked rows (zeros, never NaN) is this course's convention,
+# which the tests check.
 
 # %%
 import math
@@ -58,7 +61,8 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
         ``(out, weights)``: ``out`` (..., Lq, Dv) and ``weights`` (..., Lq, Lk), each row of
         ``weights`` summing to 1 over the keys — except rows with no allowed key, whose weights
         and output are all zeros (never NaN). The scale is 1/sqrt(Dk) with Dk = q.shape[-1].
-        Stable for large scores. Differentiable in q, k and v.
+        Stable for large scores (the tests use scores of about 1e4). The dtype and device of
+        ``q`` (float32 stays float32). Differentiable in q, k and v.
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
@@ -144,7 +148,30 @@ def multi_head_attention(x_q: torch.Tensor, x_kv: torch.Tensor, w_q: torch.Tenso
     Returns:
         (B, Lq, D): per-head scaled dot-product attention (scale 1/sqrt(D/H)) on
         q = x_q @ w_q, k = x_kv @ w_k, v = x_kv @ w_v split into heads, the heads merged,
-        then ``@ w_o``. Differentiable in all inputs.
+        then ``@ w_o``. The dtype and device of ``x_q`` (float32 stays float32).
+        Differentiable in all inputs.
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("attention")` runs the public tests on the cells you have executed
+# (`check("attention", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("attention")

@@ -34,6 +34,10 @@
 #   (grader-provided networks in the tests, never all-zero);
 # - results have the dtype and device of the inputs; never modify an input in place;
 # - everything is differentiable with torch autograd (no NumPy, no `.detach()`).
+#
+# Where it comes from: the change-of-variables formula and the idea of a flow as a chain of
+# invertible layers are the lecture's normalizing-flow part; the affine coupling layer and
+# the permutations between layers are those of RealNVP (Dinh, Sohl-Dickstein and Bengio, 2017).
 
 # %%
 import math
@@ -56,8 +60,9 @@ def coupling_forward(x: torch.Tensor, d: int, s_net, t_net) -> tuple[torch.Tenso
         t_net: callable (B, d) → (B, D − d), the shift t.
 
     Returns:
-        ``(z, log_det)``: z (B, D) and log_det (B,), the sum of s over its D − d outputs.
-        Differentiable in ``x``; ``x`` is not modified (build z with torch.cat, not in place).
+        ``(z, log_det)``: z (B, D) and log_det (B,), the sum of s over its D − d outputs,
+        both in the dtype of ``x`` (float32 stays float32). Differentiable in ``x``; ``x`` is
+        not modified (build z with torch.cat, not in place).
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
@@ -94,7 +99,8 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
         z: (B, D) (any leading batch dims (..., D) work the same way).
 
     Returns:
-        (B,) — (...) in general: −½ Σ_j z_j² − (D/2) log(2π), with D = z.shape[-1].
+        (B,) — (...) in general: −½ Σ_j z_j² − (D/2) log(2π), with D = z.shape[-1]; in the
+        dtype of ``z``.
     """
     # YOUR CODE HERE
     raise NotImplementedError("write your solution here")
@@ -125,7 +131,8 @@ def flow_log_prob(x: torch.Tensor, layers: list) -> torch.Tensor:
             ``None`` for the identity), then applies ``coupling_forward(h, d, s_net, t_net)``.
 
     Returns:
-        (B,) log p(x) = standard_normal_log_prob(f(x)) + Σ_layers log_det. Differentiable in
+        (B,) log p(x) = standard_normal_log_prob(f(x)) + Σ_layers log_det, in the dtype of
+        ``x``. Differentiable in
         ``x`` and in the networks' parameters. Call the networks on the whole batch (B, d)
         at once, not row by row: the grader's networks may rely on seeing every row.
     """
@@ -173,3 +180,25 @@ if __name__ == "__main__":
         z = torch.randn(5, 2, dtype=torch.float64)
         x = flow_sample(layers, z)
         print("log p(samples):", flow_log_prob(x, layers))
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("flow")` runs the public tests on the cells you have executed
+# (`check("flow", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("flow")

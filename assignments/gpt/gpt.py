@@ -19,6 +19,11 @@
 # Conventions used throughout: logits are floating tensors whose last dimension is the
 # vocabulary size $V$; token ids are `int64`; nothing is modified in place; results keep
 # the dtype and device of the inputs.
+#
+# Where it comes from: this whole assignment is **beyond the lecture slides**. The lecture
+# presents GPT; what you write here — the training loss and the decoding methods
+# (temperature, top-k, and top-p from Holtzman et al., 2020) — is the standard practice of
+# GPT-style models, not material of the slides.
 
 # %%
 import torch
@@ -202,3 +207,25 @@ if __name__ == "__main__":
                                 generator=torch.Generator().manual_seed(1)).tolist())
     print("top-k = 1", generate(lm, prompt, 8, top_k=1,
                                 generator=torch.Generator().manual_seed(1)).tolist())
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Run the cell below: `check("gpt")` runs the public tests on the cells you have executed
+# (`check("gpt", "FUNCTION")`: only the tests of one function); your grade also counts hidden
+# tests of the same functions. Each test must finish within **10 seconds** (the default limit;
+# a few end-to-end tests allow more) or it fails with "… timed out after 10 s".
+#
+# **What runs when this notebook is graded.** Every code cell is executed, top to bottom
+# (lines starting with `%` or `!` are dropped). Each cell may run for at most 10 s and all of
+# them together for 60 s, and they run again whenever the grader restarts your code after a
+# crash or a timeout. Code under `if __name__ == "__main__":`, like the cell below, runs when
+# you run the notebook yourself but is skipped at grading: put experiments there, or keep
+# them cheap.
+
+# %%
+if __name__ == "__main__":
+    from autograder import check
+
+    check("gpt")

@@ -293,7 +293,8 @@ def effective_components(posterior: tuple, threshold: float = 0.01) -> torch.Ten
 # with a small α0, leaves two components empty. Below, each point is coloured by its
 # responsibilities (負担率) — left EM, right VB — computed by your functions. EM here is the
 # K-means-style start followed by plain EM written inline (your `fit_gmm` is in the `gmm`
-# assignment). Needs matplotlib (installed on Colab).
+# assignment). The picture needs matplotlib (installed on Colab); without it the cell prints
+# the same story in numbers.
 
 # %%
 def three_clusters(n_per: int = 100, dtype=torch.float64, seed: int = 0) -> torch.Tensor:
@@ -340,17 +341,20 @@ if __name__ == "__main__":
     print("effective components: VB", effective_components(posterior).item(),
           " EM", int((resp_em.mean(0) > 0.01).sum()))
 
-    import matplotlib.pyplot as plt
-
-    palette = torch.tensor([[0.9, 0.1, 0.1], [0.1, 0.5, 0.9], [0.1, 0.7, 0.2],
-                            [0.9, 0.6, 0.0], [0.6, 0.2, 0.8]], dtype=x.dtype)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    for ax, r, title in ((axes[0], resp_em, "EM, K = 5: every component used"),
-                         (axes[1], resp_vb, "VB, K = 5: extra components switched off")):
-        ax.scatter(x[:, 0], x[:, 1], c=(r @ palette).clamp(0, 1).numpy(), s=12)  # colour = Σ_k r_nk colour_k
-        ax.set_title(title + f"\nmixing weights {[round(v, 2) for v in r.mean(0).tolist()]}")
-        ax.set_aspect("equal")
-    plt.show()
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # the figures above say it in numbers; `pip install matplotlib` for the picture
+        plt = None
+    if plt is not None:
+        palette = torch.tensor([[0.9, 0.1, 0.1], [0.1, 0.5, 0.9], [0.1, 0.7, 0.2],
+                                [0.9, 0.6, 0.0], [0.6, 0.2, 0.8]], dtype=x.dtype)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+        for ax, r, title in ((axes[0], resp_em, "EM, K = 5: every component used"),
+                             (axes[1], resp_vb, "VB, K = 5: extra components switched off")):
+            ax.scatter(x[:, 0], x[:, 1], c=(r @ palette).clamp(0, 1).numpy(), s=12)  # colour = Σ_k r_nk colour_k
+            ax.set_title(title + f"\nmixing weights {[round(v, 2) for v in r.mean(0).tolist()]}")
+            ax.set_aspect("equal")
+        plt.show()
 
 # %% [markdown]
 # ## 7. Check your work

@@ -151,6 +151,9 @@ def test_a_mistake_affects_its_function_and_every_caller():
     assert mistakes.affected(CALLER, _edit_of("mean")) == {"mean"}
     assert mistakes.affected(CALLER, _edit_of(None)) is None  # a module-level edit: anything
     assert mistakes.affected(CALLER + "\nprint(std(torch.ones(2)))\n", _edit_of("var")) is None
+    guarded = CALLER + '\nif __name__ == "__main__":\n    print(std(torch.ones(2)))\nelse:\n    pass\n'
+    assert mistakes.affected(guarded, _edit_of("var")) == {"var", "std"}  # not run when graded
+    assert mistakes.affected(guarded.replace("pass", "std(1)"), _edit_of("var")) is None
 
 
 def _graded(calls, full=True):
