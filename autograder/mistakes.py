@@ -31,6 +31,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from autograder.errors import UsageError
 
@@ -188,14 +189,15 @@ def affected(reference: str, mistake: Mistake) -> set[str] | None:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
             continue
+        runs: ast.AST = node
         if _is_main_guard(node):  # skipped when the grader loads the code: only its else branch runs
-            node = ast.Module(body=node.orelse, type_ignores=[])
-        if {x.id for x in ast.walk(node) if isinstance(x, ast.Name)} & changed:
+            runs = ast.Module(body=node.orelse, type_ignores=[])
+        if {x.id for x in ast.walk(runs) if isinstance(x, ast.Name)} & changed:
             return None  # e.g. a notebook cell that calls it while the module loads
     return changed
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
+def _is_main_guard(node: ast.stmt) -> TypeGuard[ast.If]:
     """``if __name__ == "__main__":`` (the grader loads a submission under another name)."""
     return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
             and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
