@@ -1,7 +1,7 @@
 """Hidden tests: clauses of the spec that no other test exercised (docs/spec-audit.md).
 
-masked_correction's default threshold and what max_edits=None stands for, and
-correct_sentence passing its threshold on. Fake models as in test_correction.py: [PAD]=0,
+masked_correction's default threshold and what max_edits=None stands for, correct_sentence
+passing its threshold on, and mlm_loss leaving its inputs alone. Fake models as in test_correction.py: [PAD]=0,
 [CLS]=1, [SEP]=2, [MASK]=3, words from 4 on.
 """
 
@@ -61,6 +61,18 @@ def test_masked_correction_max_edits_none_counts_non_special_positions(student, 
                  dtype=torch.int64, mistakes={
                      "max_edits=None means at most as many edits as there are NON-SPECIAL positions "
                      f"({n_words} here), not len(input_ids) and not 'until nothing qualifies'": longer})
+
+
+@points(1)
+def test_mlm_loss_does_not_modify_inputs(student, rng):
+    """mlm_loss: logits and labels are not modified in place"""
+    logits = torch.randn(2, 5, 7, generator=rng)
+    labels = torch.full((2, 5), -100)
+    labels[0, 1], labels[1, 3] = 4, 6
+    _, mutated = student.call_checking_inputs("mlm_loss", logits, labels)
+    names = ["logits", "labels"]
+    expect(not mutated, f"mlm_loss(logits, labels) modified {', '.join(names[i] for i in mutated)} in place; "
+           "select the scored positions with a mask instead of overwriting labels or logits")
 
 
 @functools.lru_cache(maxsize=1)
