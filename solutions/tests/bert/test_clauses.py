@@ -86,7 +86,7 @@ def _vocab():
 
 
 def _encode(text):
-    words, index, tagger = _vocab()
+    _, index, tagger = _vocab()
     ids = torch.tensor([index["[CLS]"]] + [index[w.surface] for w in tagger(text)] + [index["[SEP]"]])
     special = torch.zeros(len(ids), dtype=torch.bool)
     special[[0, -1]] = True
@@ -115,7 +115,8 @@ def test_correct_sentence_passes_threshold_on(student, reference):
         call = f"correct_sentence({text!r}, course_tokenizer, course_model, threshold={threshold})"
         got = student.correct_sentence(text, tokenizer, model, threshold=threshold)
         expect(isinstance(got, str), f"{call} returned {type(got).__name__}; expected a str")
-        hint = (f"\n  Hint: this is what the default threshold 0.05 gives; pass `threshold` on to "
+        hint = ("\n  Hint: this is what the default threshold 0.05 gives; pass `threshold` on to "
                 "masked_correction" if got == default else "")
         expect(got == want, f"{call} returned {got!r}; expected {want!r} (what masked_correction "
                f"with threshold={threshold} makes of it).{hint}")
+
