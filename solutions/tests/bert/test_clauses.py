@@ -119,4 +119,3 @@ def test_correct_sentence_passes_threshold_on(student, reference):
                 "masked_correction" if got == default else "")
         expect(got == want, f"{call} returned {got!r}; expected {want!r} (what masked_correction "
                f"with threshold={threshold} makes of it).{hint}")
-
