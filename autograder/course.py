@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
+from autograder.errors import UsageError
 
 MARKER = "assignments"
 
 
-class CourseError(Exception):
+class CourseError(UsageError):
     pass
 
 
@@ -107,6 +108,17 @@ class Course:
 
     def notebook(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.ipynb"
+
+    def grading_files(self, name: str) -> list[Path]:
+        """What grading ``name`` reads from the course folder: its skeleton and public tests,
+        its reference and hidden tests, and the course's ``pyproject.toml`` (``[tool.gmgrade]``).
+        The one list behind a batch's fingerprints, the files a Ray node receives, the
+        Gradescope and otter exports and the modules a warm template imports."""
+        files = [self.skeleton(name), *self.public_tests(name)]
+        sol = self.solution(name)
+        files += ([sol] if sol else []) + self.hidden_tests(name)
+        files.append(self.root / "pyproject.toml")
+        return [f for f in files if f.is_file()]
 
     def mistakes_file(self, name: str) -> Path:
         return self.root / "solutions" / "mistakes" / f"{name}.toml"

@@ -32,6 +32,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import UsageError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -42,7 +44,7 @@ _KEYS = {"id", "what", "function", "replace", "by", "hint", "caught_by", "also"}
 _EDIT_KEYS = {"function", "replace", "by"}
 
 
-class MistakeError(Exception):
+class MistakeError(UsageError):
     """A mistakes file that cannot be read, or an edit that no longer applies."""
 
 
@@ -165,6 +167,29 @@ def diff(reference: str, mistake: Mistake, name: str) -> str:
     changed = apply(reference, mistake, f"solutions/{name}.py")
     return "".join(difflib.unified_diff(reference.splitlines(keepends=True), changed.splitlines(keepends=True),
                                         f"solutions/{name}.py", f"mistake {mistake.id}"))
+
+
+def affected(reference: str, mistake: Mistake) -> set[str] | None:
+    """The reference's top-level functions whose behaviour the mistake can change: those it
+    edits and, transitively, those that refer to them; None when that could be anything
+    (an edit outside a function, or module-level code that refers to one of them)."""
+    if any(e.function is None for e in mistake.edits):
+        return None
+    tree = ast.parse(reference)
+    defs = {n.name: {x.id for x in ast.walk(n) if isinstance(x, ast.Name)}
+            for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    changed = {e.function for e in mistake.edits}
+    while True:
+        more = {name for name, refs in defs.items() if refs & changed} - changed
+        if not more:
+            break
+        changed |= more
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            continue
+        if {x.id for x in ast.walk(node) if isinstance(x, ast.Name)} & changed:
+            return None  # e.g. a notebook cell that calls it while the module loads
+    return changed
 
 
 def test_function(test_id: str) -> str:

@@ -38,7 +38,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from autograder.course import MARKER, Course
+from autograder.course import Course
+from autograder.errors import TestsNotCollected, UsageError
 from autograder.results import SubmissionResult
 
 try:  # otter-grader is optional: only the export and otter's own runs need it
@@ -79,7 +80,7 @@ def _require_otter() -> None:
     try:
         import otter  # noqa: F401
     except ImportError:
-        raise RuntimeError(f"the otter export needs otter-grader: {INSTALL_HINT}") from None
+        raise UsageError(f"the otter export needs otter-grader: {INSTALL_HINT}") from None
 
 
 # ------------------------------------------------------------------ export
@@ -109,7 +110,7 @@ def collect_tests(course: Course, assignment: str) -> list[dict]:
     finally:
         sys.dont_write_bytecode = dont_write
     if plugin.collect_errors or int(code) not in (0, 5):
-        raise RuntimeError(f"{assignment}: the grading tests could not be collected:\n"
+        raise TestsNotCollected(f"{assignment}: the grading tests could not be collected:\n"
                            + ("\n".join(plugin.collect_errors) or sink.getvalue()[-3000:]))
     return [{"test_id": e.test_id, "name": e.name, "points": e.points, "hidden": e.hidden}
             for e in plugin.expected]
@@ -135,17 +136,10 @@ def _test_files(assignment: str, tests: list[dict]) -> dict[str, str]:
 def _course_members(course: Course, name: str) -> list[tuple[Path, str]]:
     import autograder
 
-    out = [(course.root / "pyproject.toml", "pyproject.toml")]
-    roots = [(Path(autograder.__file__).parent, "autograder"),
-             (course.root / MARKER / name, f"{MARKER}/{name}")]
-    for src, arc in roots:
-        out += [(p, f"{arc}/{p.relative_to(src).as_posix()}") for p in sorted(src.rglob("*"))
-                if p.is_file() and "__pycache__" not in p.parts]
-    sol = course.solution(name)
-    assert sol is not None
-    out.append((sol, f"solutions/{name}.py"))
-    out += [(t, f"solutions/tests/{name}/{t.name}") for t in course.hidden_tests(name)]
-    return out
+    engine = Path(autograder.__file__).parent
+    out = [(p, f"autograder/{p.relative_to(engine).as_posix()}") for p in sorted(engine.rglob("*"))
+           if p.is_file() and "__pycache__" not in p.parts]
+    return out + [(f, f.relative_to(course.root).as_posix()) for f in course.grading_files(name)]
 
 
 def export_zip(course: Course, name: str, out: Path, *, options: dict | None = None) -> Path:
@@ -158,14 +152,14 @@ def export_zip(course: Course, name: str, out: Path, *, options: dict | None = N
 
     course.check_assignment(name)
     if course.solution(name) is None or not course.hidden_tests(name):
-        raise RuntimeError(f"{name}: the export needs the reference and the hidden tests")
+        raise UsageError(f"{name}: the export needs the reference and the hidden tests")
     known = {f.name for f in fields(GradeOptions)}
     bad = set(options or {}) - known
     if bad:
-        raise RuntimeError(f"unknown grading option(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}")
+        raise UsageError(f"unknown grading option(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}")
     tests = collect_tests(course, name)
     if not tests:
-        raise RuntimeError(f"{name}: no grading tests were found")
+        raise UsageError(f"{name}: no grading tests were found")
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -223,17 +217,22 @@ def _with_bubblewrap(setup_sh: str) -> str:
 # ------------------------------------------------------------------ grading under otter
 
 
-def _options(raw: dict) -> "Any":
-    from autograder.options import GradeOptions
+def _options(course_root: Path, raw: dict) -> "Any":
+    """The course's options (its ``[tool.gmgrade]``, ``GMGRADE_*``), then the export's own."""
+    from dataclasses import replace
 
-    return GradeOptions(**{**raw, "include_hidden": True})
+    from autograder import config
+
+    return replace(config.load({}, course_root).grade_options(include_hidden=True),
+                   **{**raw, "include_hidden": True})
 
 
 def grade_file(course_root: Path, assignment: str, path: Path, options: dict) -> tuple[SubmissionResult, str]:
     """Grade one file with gmgrade's engine in a fresh trusted process (as ``gmgrade grade``)."""
     from autograder.batch import grade_one_isolated
 
-    return grade_one_isolated(Course(course_root), assignment, "submission", path, _options(options))
+    return grade_one_isolated(Course(course_root), assignment, "submission", path,
+                              _options(course_root, options))
 
 
 class GmgradePlugin(AbstractOtterPlugin):
@@ -304,7 +303,7 @@ def _submission_here() -> Path:
     pys = sorted(p for p in here.glob("*.py") if p.name != "__init__.py")
     found = nbs or pys
     if len(found) != 1:
-        raise RuntimeError(f"gmgrade: expected one .ipynb (or one .py) in {here}, found "
+        raise UsageError(f"gmgrade: expected one .ipynb (or one .py) in {here}, found "
                            f"{[p.name for p in found] or 'none'}")
     return found[0]
 

@@ -28,9 +28,13 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from autograder.errors import StudentFacing
 from autograder.options import DEFAULT_TIMEOUT
 from autograder.protocol import Helper
-from autograder.student import StudentAbort, StudentFailure, StudentProxy, StudentTimeout
+from autograder.student import StudentProxy
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: hypothesis' own backport
+    from exceptiongroup import BaseExceptionGroup
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
@@ -126,11 +130,11 @@ def _feedback_from(exc: BaseException) -> tuple[str | None, bool]:
     """The student-facing text of a failure, or None if it is a grader fault."""
     notes = [n for n in getattr(exc, "__notes__", []) if isinstance(n, str)]
     example = "\n".join(_clean_example(n) for n in notes if "Falsifying example" in n)
-    timed_out = isinstance(exc, StudentTimeout)
-    if isinstance(exc, (StudentFailure, StudentAbort)) or hasattr(exc, "feedback"):
-        text = getattr(exc, "feedback", str(exc))
+    timed_out = isinstance(exc, StudentFacing) and exc.timed_out
+    if isinstance(exc, StudentFacing):
+        text = exc.feedback
     elif isinstance(exc, BaseExceptionGroup):
-        inner = [e for e in exc.exceptions if hasattr(e, "feedback")]
+        inner = [e for e in exc.exceptions if isinstance(e, StudentFacing)]
         if not inner:
             return None, False
         text = inner[0].feedback
@@ -138,7 +142,7 @@ def _feedback_from(exc: BaseException) -> tuple[str | None, bool]:
         if "Flaky" in name:
             text = ("your function gave different answers when called again with the same "
                     "input (it must be deterministic):\n" + text)
-        timed_out = isinstance(inner[0], StudentTimeout)
+        timed_out = inner[0].timed_out
     elif isinstance(exc, AssertionError):
         text = str(exc) or "a check failed"
     else:
@@ -153,7 +157,8 @@ class GradingPlugin:
     def __init__(self, *, assignment: str, public_dirs: list[Path],
                  make_student: Callable[[], StudentProxy] | None,
                  reference_path: Path | None, default_timeout: float,
-                 max_examples: int = DEFAULT_MAX_EXAMPLES, functions: tuple[str, ...] = ()) -> None:
+                 max_examples: int = DEFAULT_MAX_EXAMPLES, functions: tuple[str, ...] = (),
+                 tests: tuple[str, ...] = ()) -> None:
         self.assignment = assignment
         self.public_dirs = [p.resolve() for p in public_dirs]
         self.make_student = make_student
@@ -161,7 +166,9 @@ class GradingPlugin:
         self.default_timeout = default_timeout
         self.max_examples = max_examples
         self.functions = functions
+        self.tests = tests
         self.expected: list[Expected] = []
+        self.calls: dict[str, list[str]] = {}  # nodeid -> the student's functions it called
         self.outcomes: dict[str, Outcome] = {}
         self._student: StudentProxy | None = None
         self._reference: Reference | None = None
@@ -204,10 +211,19 @@ class GradingPlugin:
                 points=points.args[0] if points else 1.0, hidden=hidden,
                 timeout=self._limit(item)))
         if self.functions:  # only the tests whose name (the docstring's first line) mentions one
-            chosen = {e.nodeid for e in self.expected if mentions(e.name, self.functions)}
-            config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in chosen])
-            items[:] = [i for i in items if i.nodeid in chosen]
-            self.expected = [e for e in self.expected if e.nodeid in chosen]
+            self._keep(items, {e.nodeid for e in self.expected if mentions(e.name, self.functions)},
+                       config)
+        if self.tests:
+            self._keep(items, self._named(self.tests), config)
+
+    def _named(self, tests: tuple[str, ...]) -> set[str]:
+        """The node ids of the test functions called ``tests`` (any parameters)."""
+        return {e.nodeid for e in self.expected if e.test_id.split("[", 1)[0] in tests}
+
+    def _keep(self, items: list[pytest.Item], chosen: set[str], config: pytest.Config) -> None:
+        config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in chosen])
+        items[:] = [i for i in items if i.nodeid in chosen]
+        self.expected = [e for e in self.expected if e.nodeid in chosen]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
@@ -215,9 +231,12 @@ class GradingPlugin:
             return None  # pytest's own loop runs the tests
         serve, self.serve = self.serve, None
         if not self.collect_errors:  # else nothing is served: a fresh session reports them
-            def run_for(make_student: Callable[[], StudentProxy]) -> GradingPlugin:
-                """In a fork of this collected session: every test, for one student."""
+            def run_for(make_student: Callable[[], StudentProxy], only: tuple[str, ...] = ()) -> GradingPlugin:
+                """In a fork of this collected session: every test (or the test functions
+                ``only``), for one student."""
                 self.make_student = make_student
+                if only:
+                    self._keep(session.items, self._named(only), session.config)
                 try:
                     session.config.hook.pytest_runtestloop(session=session)
                 finally:
@@ -285,6 +304,7 @@ class GradingPlugin:
             proxy._start_test(self._limit(request.node), seed)
         yield
         if proxy is not None:
+            self.calls[request.node.nodeid] = list(proxy.called)
             proxy._finish_test()
 
     @pytest.fixture

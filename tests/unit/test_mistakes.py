@@ -8,8 +8,8 @@ from autograder import mistakes
 from autograder.cli import main
 from autograder.course import Course
 from autograder.mistakes import MistakeError
-from autograder.results import ExitCode
-from autograder.verify import plan
+from autograder.results import ExitCode, Status, SubmissionResult, TestResult
+from autograder.verify import plan, relevant_tests
 
 REFERENCE = textwrap.dedent('''\
     import torch
@@ -80,7 +80,8 @@ def test_an_edit_that_no_longer_applies_says_which_and_why(edit, message):
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = []", "caught_by"),
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\ncaught_by = ['t']", "'hint' must be"),
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'x'\nhint = 'h'\ncaught_by = ['t']", "the same text"),
-    ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']\nhnt = 1", "unknown key"),
+    ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']\nhnt = 1",
+     "unknown key"),
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']\n"
      "[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']", "used twice"),
     ("[mistake\n", "not valid TOML"),
@@ -128,3 +129,42 @@ def test_the_mistakes_command_lists_and_shows_a_diff(capsys):
     assert "--- solutions/mle.py" in out and "+++ mistake logdet_no_half" in out
     assert main(["mistakes", "mle", "no_such"]) == ExitCode.USAGE_ERROR
     assert "has no known mistake 'no_such'" in capsys.readouterr().err
+
+
+CALLER = REFERENCE + textwrap.dedent('''
+
+    def std(x):
+        return var(x) ** 0.5
+
+
+    def unrelated(x):
+        return x
+    ''')
+
+
+def _edit_of(function):
+    return mistakes.Mistake("m", "w", "h", ("t",), (mistakes.Edit(function, "x", "y"),))
+
+
+def test_a_mistake_affects_its_function_and_every_caller():
+    assert mistakes.affected(CALLER, _edit_of("var")) == {"var", "std"}
+    assert mistakes.affected(CALLER, _edit_of("mean")) == {"mean"}
+    assert mistakes.affected(CALLER, _edit_of(None)) is None  # a module-level edit: anything
+    assert mistakes.affected(CALLER + "\nprint(std(torch.ones(2)))\n", _edit_of("var")) is None
+
+
+def _graded(calls, full=True):
+    tests = tuple(TestResult(f"{name}[p]", name, 1.0 if full else 0.0, 1.0, full, "", True, calls=c)
+                  for name, c in calls.items())
+    return SubmissionResult("s", "a", Status.GRADED, tests, float(len(tests)), 0.0)
+
+
+def test_a_mistake_reruns_only_the_tests_that_called_what_it_changes():
+    graded = _graded({"test_std": ("std",), "test_mean": ("mean",), "test_all": ("mean", "var"),
+                      "test_none": ()})
+    assert relevant_tests(CALLER, _edit_of("var"), graded) == {"test_std", "test_all"}
+    assert relevant_tests(CALLER, _edit_of("unrelated"), graded) == set()
+    assert relevant_tests(CALLER, _edit_of(None), graded) is None
+    # without a reference run that recorded its calls with full marks: every test
+    assert relevant_tests(CALLER, _edit_of("var"), _graded({"test_std": ("std",)}, full=False)) is None
+    assert relevant_tests(CALLER, _edit_of("var"), _graded({"test_std": None})) is None

@@ -45,7 +45,7 @@ def test_value_at_optimum_float32(student, reference, rng):
 
 @points(1)
 def test_functions_keep_inputs(student, rng):
-    """discriminator_loss, generator_loss, optimal_discriminator, js_divergence, value_at_optimum: inputs not modified"""
+    """discriminator_loss / generator_loss / optimal_discriminator / js_divergence / value_at_optimum: inputs kept"""
     real, fake = torch.randn(5, generator=rng, dtype=torch.float64), torch.randn(4, generator=rng, dtype=torch.float64)
     p, q = _dists(rng, (2, 5)), _dists(rng, (2, 5))
     calls = [("discriminator_loss", (real, fake), ["real_logits", "fake_logits"]),
