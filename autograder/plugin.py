@@ -28,6 +28,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from autograder import contracts
 from autograder.errors import StudentFacing
 from autograder.options import DEFAULT_TIMEOUT
 from autograder.protocol import Helper
@@ -190,6 +191,11 @@ class GradingPlugin:
         config.addinivalue_line("markers", "slow: end-to-end test")
         config.addinivalue_line("markers", "gpu: needs CUDA")
         register_hypothesis_profile(self.max_examples)
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        if file_path.name == contracts.FILENAME:
+            return contracts.ContractFile.from_parent(parent, path=file_path)
+        return None
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
