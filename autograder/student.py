@@ -428,6 +428,7 @@ class StudentProxy:
         self._seed = 0
         self.answered: list[str] = []
         self.called: list[str] = []
+        self.last_call: tuple[str, tuple, dict] | None = None
 
     # called by the runner around each test
     def _start_test(self, timeout: float, seed: int = 0) -> None:
@@ -437,6 +438,7 @@ class StudentProxy:
         self._seed = seed
         self.answered: list[str] = []  # functions that returned a value in this test
         self.called: list[str] = []  # functions this test called, answered or not
+        self.last_call = None  # (fn, args, kwargs) of this test's last call
         self._deadline: float | None = None  # starts at the first call, once the worker is up
         self._poisoned = None
 
@@ -457,6 +459,7 @@ class StudentProxy:
             raise type(self._poisoned)(self._poisoned.feedback)
         if fn not in self.called:
             self.called.append(fn)
+        self.last_call = (fn, args, kwargs)
         try:
             info = self._session.ensure_started()
             if fn not in info.functions:

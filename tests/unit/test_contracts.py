@@ -6,7 +6,7 @@ import textwrap
 import pytest
 import torch
 
-from autograder import contracts
+from autograder import contracts, testing
 from autograder.contracts import ContractError
 from autograder.testing import GradingFailure
 
@@ -130,3 +130,16 @@ def test_a_function_returning_no_float_fails_the_dtype_test_with_what_came_back(
     path = write(tmp_path, '[count]\nargs = { x = "bits(5)" }')
     with pytest.raises(GradingFailure, match="returned 5, with no floating-point tensor"):
         run(generated(path)["test_count_keeps_dtype"], student, dtype=torch.float32)
+
+
+def test_a_call_is_described_with_the_skeletons_parameter_names(tmp_path, monkeypatch):
+    write(tmp_path)
+    params = contracts.signatures(tmp_path / "toy" / "toy.py")
+    x, w = torch.zeros(2), torch.ones(2)
+    assert contracts.describe_call("scale", (x, w), {"k": 3}, params) == ("scale(x, w, k)", {"x": x, "w": w, "k": 3})
+    assert contracts.describe_call("other", (x,), {}, params) == ("other(argument 1)", {"argument 1": x})
+    # a check given no call= names the test's last call, and its arguments as the input
+    monkeypatch.setattr(testing, "last_call", lambda: contracts.describe_call("scale", (x, w), {}, params))
+    with pytest.raises(GradingFailure, match=r"(?s)^scale\(x, w\)\n  on input:\n    x = tensor.*    w = "
+                       r".*returned shape \(2,\), expected \(3,\)"):
+        testing.expect_close(x, torch.zeros(3))
