@@ -5,12 +5,13 @@ by tests the engine generates.
 has one table per function, its arguments in the skeleton's order::
 
     [mvn_log_pdf]
-    args = { x = "randn(6, 3)", mu = "randn(3)", cov = "spd(3)" }
+    args = { x = "randn(6, 3)", mu = "randn(3)", cov = "spd(3, 3)" }
     differentiable_in = ["x", "mu"]     # default: none
     # keeps_dtype_of = ["x"]            # default: every floating-point argument
     # not_modified = ["x"]              # default: every tensor argument
 
-An argument is a builder call (see :data:`BUILDERS`) or a literal passed as it is. From each
+An argument is a builder call (see :data:`BUILDERS`), a list of them (passed as a tuple,
+e.g. a prior's parameters) or a literal passed as it is. From each
 table the grading session collects (:class:`ContractFile`) up to three tests, each worth one
 point and named after the function, so ``check("NAME", "fn")`` selects them:
 
@@ -43,9 +44,15 @@ FILENAME = "contract.toml"
 F64 = torch.float64
 
 
-def _spd(rng: torch.Generator, dtype: torch.dtype, d: int) -> torch.Tensor:
-    a = torch.randn(d, d, generator=rng, dtype=F64)
-    return (a @ a.T / d + torch.eye(d, dtype=F64)).to(dtype)
+def _spd(rng: torch.Generator, dtype: torch.dtype, *s: int) -> torch.Tensor:
+    a = torch.randn(s, generator=rng, dtype=F64)
+    return (a @ a.mT / s[-1] + torch.eye(s[-1], dtype=F64)).to(dtype)
+
+
+def _with_zero(p: torch.Tensor) -> torch.Tensor:
+    p = p.clone()
+    p.reshape(-1, p.shape[-1])[0, -1] = 0
+    return p / p.sum(-1, keepdim=True)
 
 
 # Floating-point builders take (generator, dtype, *shape) and return a tensor of that dtype.
@@ -58,7 +65,17 @@ BUILDERS: dict[str, Callable[..., torch.Tensor]] = {
     "bits": lambda rng, dtype, *s: torch.randint(0, 2, s, generator=rng).to(dtype),
     # rows on the probability simplex (the last dimension sums to 1)
     "simplex": lambda rng, dtype, *s: torch.randn(s, generator=rng, dtype=F64).softmax(-1).to(dtype),
-    "spd": _spd,  # spd(D): a (D, D) symmetric positive definite matrix
+    # the same with the first row's last entry exactly 0 (as responsibilities often are): 0·log 0
+    "simplex_with_zero": lambda rng, dtype, *s: _with_zero(BUILDERS["simplex"](rng, dtype, *s)),
+    "spd": _spd,  # spd(..., D, D): symmetric positive definite matrices
+}
+# Builders of tensors whose dtype is their own (never the dtype under test): (generator, *args).
+FIXED_BUILDERS: dict[str, Callable[..., torch.Tensor]] = {
+    # randint(HIGH, *shape): int64 in [0, HIGH), e.g. time steps or token ids
+    "randint": lambda rng, high, *s: torch.randint(0, high, s, generator=rng),
+    # mask(*shape): bool, random, with the first entry of the last dimension True (a row of an
+    # attention mask with at least one key allowed)
+    "mask": lambda rng, *s: (torch.rand(s, generator=rng) < 0.5).index_fill(-1, torch.tensor([0]), True),
 }
 _BUILDER = re.compile(r"^(\w+)\(([\d,\s]*)\)$")
 
@@ -70,7 +87,7 @@ class ContractError(ValueError):
 @dataclass(frozen=True)
 class Function:
     name: str
-    args: dict[str, Any]  # argument name -> builder call (str) or literal, in the skeleton's order
+    args: dict[str, Any]  # argument name -> builder call, list of them or literal, in the skeleton's order
     keeps_dtype_of: tuple[str, ...]
     not_modified: tuple[str, ...]
     differentiable_in: tuple[str, ...]
@@ -82,23 +99,37 @@ class Function:
 
     def inputs(self, rng: torch.Generator, dtype: torch.dtype = F64) -> dict[str, Any]:
         """The example arguments, those of ``keeps_dtype_of`` in ``dtype``, other floats in float64."""
-        out = {}
-        for arg, spec in self.args.items():
-            built = _builder(spec)
-            if built is None:
-                out[arg] = spec
-            else:
-                kind, shape = built
-                out[arg] = BUILDERS[kind](rng, dtype if arg in self.keeps_dtype_of else F64, *shape)
-        return out
+        return {arg: _build(spec, rng, dtype if arg in self.keeps_dtype_of else F64)
+                for arg, spec in self.args.items()}
 
 
 def _builder(spec: Any) -> tuple[str, tuple[int, ...]] | None:
-    """``("randn", (6, 3))`` for ``"randn(6, 3)"``; None for a literal."""
+    """``("randn", (6, 3))`` for ``"randn(6, 3)"``; None for anything else."""
     m = _BUILDER.match(spec) if isinstance(spec, str) else None
-    if m is None or m.group(1) not in BUILDERS:
+    if m is None or (m.group(1) not in BUILDERS and m.group(1) not in FIXED_BUILDERS):
         return None
     return m.group(1), tuple(int(n) for n in m.group(2).replace(",", " ").split())
+
+
+def _build(spec: Any, rng: torch.Generator, dtype: torch.dtype) -> Any:
+    """A builder call's tensor, a list's tuple of what its items build, or the literal itself."""
+    if isinstance(spec, list):
+        return tuple(_build(s, rng, dtype) for s in spec)
+    built = _builder(spec)
+    if built is None:
+        return spec
+    kind, shape = built
+    if kind in FIXED_BUILDERS:
+        return FIXED_BUILDERS[kind](rng, *shape)
+    return BUILDERS[kind](rng, dtype, *shape)
+
+
+def _floating(spec: Any) -> bool:
+    """True when ``spec`` builds floating-point tensors (one, or a tuple of them)."""
+    if isinstance(spec, list):
+        return bool(spec) and all(_floating(s) for s in spec)
+    built = _builder(spec)
+    return built is not None and built[0] in BUILDERS
 
 
 def signatures(skeleton: Path) -> dict[str, list[str]]:
@@ -106,6 +137,15 @@ def signatures(skeleton: Path) -> dict[str, list[str]]:
     tree = ast.parse(skeleton.read_text(encoding="utf-8"))
     return {node.name: [a.arg for a in node.args.posonlyargs + node.args.args]
             for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def describe_call(fn: str, args: tuple, kwargs: dict, params: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
+    """``("mvn_log_pdf(x, mu, cov)", {"x": …, …})`` for a call of ``fn``, its positional
+    arguments named as in ``params`` (the skeleton's :func:`signatures`)."""
+    names = params.get(fn, [])
+    named = {(names[i] if i < len(names) else f"argument {i + 1}"): a for i, a in enumerate(args)}
+    named.update(kwargs)
+    return f"{fn}({', '.join(named)})", named
 
 
 def load(path: Path) -> list[Function]:
@@ -127,16 +167,19 @@ def load(path: Path) -> list[Function]:
         if list(args) != params[fn][:len(args)] or len(args) == 0:
             raise bad(f"args must name the skeleton's leading parameters in order {params[fn]}; "
                       f"got {list(args)}")
-        floats = [a for a, s in args.items() if _builder(s) is not None]
+        floats = [a for a, s in args.items() if _floating(s)]
+        # the worker watches the tensors passed as arguments, not those inside a tuple
+        tensors = [a for a, s in args.items() if _builder(s) is not None]
 
-        def names(key: str, default: list[str]) -> tuple[str, ...]:
+        def names(key: str, default: list[str], allowed: list[str]) -> tuple[str, ...]:
             chosen = table.get(key, default)
-            if not set(chosen) <= set(floats):
-                raise bad(f"{key} names {sorted(set(chosen) - set(floats))}, which are not built tensors")
+            if not set(chosen) <= set(allowed):
+                raise bad(f"{key} names {sorted(set(chosen) - set(allowed))}, which are not built tensors")
             return tuple(chosen)
 
-        functions.append(Function(fn, args, names("keeps_dtype_of", floats), names("not_modified", floats),
-                                  names("differentiable_in", []), table.get("select")))
+        functions.append(Function(fn, args, names("keeps_dtype_of", floats, floats),
+                                  names("not_modified", tensors, tensors),
+                                  names("differentiable_in", [], [a for a in tensors if a in floats]), table.get("select")))
     return functions
 
 
