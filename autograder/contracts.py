@@ -11,7 +11,8 @@ has one table per function, its arguments in the skeleton's order::
     # not_modified = ["x"]              # default: every tensor argument
 
 An argument is a builder call (see :data:`BUILDERS`), a list of them (passed as a tuple,
-e.g. a prior's parameters) or a literal passed as it is. From each
+e.g. a prior's parameters), a table ``{ helper = "mlp", ... }`` for a grader-provided
+network (:class:`Helper`, built in the dtype under test) or a literal passed as it is. From each
 table the grading session collects (:class:`ContractFile`) up to three tests, each worth one
 point and named after the function, so ``check("NAME", "fn")`` selects them:
 
@@ -38,6 +39,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from autograder.protocol import Helper
 from autograder.testing import describe, expect, expect_tensor, fail, points
 
 FILENAME = "contract.toml"
@@ -112,9 +114,14 @@ def _builder(spec: Any) -> tuple[str, tuple[int, ...]] | None:
 
 
 def _build(spec: Any, rng: torch.Generator, dtype: torch.dtype) -> Any:
-    """A builder call's tensor, a list's tuple of what its items build, or the literal itself."""
+    """A builder call's tensor, a list's tuple of what its items build, a helper table's
+    :class:`Helper` (in ``dtype`` unless the table sets one), or the literal itself."""
     if isinstance(spec, list):
         return tuple(_build(s, rng, dtype) for s in spec)
+    if isinstance(spec, dict):
+        params = {k: v for k, v in spec.items() if k != "helper"}
+        params.setdefault("dtype", str(dtype).replace("torch.", ""))
+        return Helper(spec["helper"], **params)
     built = _builder(spec)
     if built is None:
         return spec
@@ -128,6 +135,8 @@ def _floating(spec: Any) -> bool:
     """True when ``spec`` builds floating-point tensors (one, or a tuple of them)."""
     if isinstance(spec, list):
         return bool(spec) and all(_floating(s) for s in spec)
+    if isinstance(spec, dict):
+        return True  # a grader-provided network, in the dtype under test
     built = _builder(spec)
     return built is not None and built[0] in BUILDERS
 
@@ -158,6 +167,9 @@ def load(path: Path) -> list[Function]:
         def bad(why: str) -> ContractError:
             return ContractError(f"{path}: [{fn}] {why}")
 
+        for arg, spec in table.get("args", {}).items():
+            if isinstance(spec, dict) and "helper" not in spec:
+                raise bad(f"argument {arg}: a table must name its helper (helper = \"mlp\", ...)")
         if fn not in params:
             raise bad(f"the skeleton {name}.py has no function {fn}")
         unknown = set(table) - {"args", "keeps_dtype_of", "not_modified", "differentiable_in", "select"}
@@ -177,9 +189,10 @@ def load(path: Path) -> list[Function]:
                 raise bad(f"{key} names {sorted(set(chosen) - set(allowed))}, which are not built tensors")
             return tuple(chosen)
 
+        float_tensors = [a for a in tensors if a in floats]
         functions.append(Function(fn, args, names("keeps_dtype_of", floats, floats),
                                   names("not_modified", tensors, tensors),
-                                  names("differentiable_in", [], [a for a in tensors if a in floats]), table.get("select")))
+                                  names("differentiable_in", [], float_tensors), table.get("select")))
     return functions
 
 

@@ -8,6 +8,7 @@ import torch
 
 from autograder import contracts, testing
 from autograder.contracts import ContractError
+from autograder.protocol import Helper
 from autograder.testing import GradingFailure
 
 SKELETON = textwrap.dedent('''\
@@ -143,3 +144,19 @@ def test_a_call_is_described_with_the_skeletons_parameter_names(tmp_path, monkey
     with pytest.raises(GradingFailure, match=r"(?s)^scale\(x, w\)\n  on input:\n    x = tensor.*    w = "
                        r".*returned shape \(2,\), expected \(3,\)"):
         testing.expect_close(x, torch.zeros(3))
+
+
+def test_tuples_helpers_and_fixed_dtype_builders(tmp_path):
+    skeleton = "def fit(x, prior, net, t, mask):\n    raise NotImplementedError\n"
+    contract = ('[fit.args]\nx = "randn(4, 2)"\nprior = ["positive()", "spd(2, 2)"]\n'
+                'net = { helper = "mlp", sizes = [2, 3] }\nt = "randint(10, 4)"\nmask = "mask(4, 4)"\n')
+    (f,) = contracts.load(write(tmp_path, contract, skeleton))
+    # only tensors passed as arguments are watched; only floating-point ones follow the dtype
+    assert f.not_modified == ("x", "t", "mask") and f.keeps_dtype_of == ("x", "prior", "net")
+    inputs = f.inputs(torch.Generator().manual_seed(0), torch.float32)
+    assert [p.dtype for p in inputs["prior"]] == [torch.float32, torch.float32]
+    assert inputs["net"] == Helper("mlp", sizes=[2, 3], dtype="float32")
+    assert inputs["t"].dtype == torch.int64 and inputs["mask"].dtype == torch.bool
+    assert bool(inputs["mask"][:, 0].all())
+    with pytest.raises(ContractError, match="not built tensors"):
+        contracts.load(write(tmp_path / "b", '[fit]\ndifferentiable_in = ["t"]\n' + contract, skeleton))
