@@ -12,7 +12,8 @@ has one table per function, its arguments in the skeleton's order::
 
 An argument is a builder call (see :data:`BUILDERS`), a list of them (passed as a tuple,
 e.g. a prior's parameters), a table ``{ helper = "mlp", ... }`` for a grader-provided
-network (:class:`Helper`, built in the dtype under test) or a literal passed as it is. From each
+object (:class:`Helper`; ``dtype = "input"`` builds it in the dtype of the inputs) or a
+literal passed as it is. From each
 table the grading session collects (:class:`ContractFile`) up to three tests, each worth one
 point and named after the function, so ``check("NAME", "fn")`` selects them:
 
@@ -115,12 +116,13 @@ def _builder(spec: Any) -> tuple[str, tuple[int, ...]] | None:
 
 def _build(spec: Any, rng: torch.Generator, dtype: torch.dtype) -> Any:
     """A builder call's tensor, a list's tuple of what its items build, a helper table's
-    :class:`Helper` (in ``dtype`` unless the table sets one), or the literal itself."""
+    :class:`Helper` (``dtype = "input"`` becoming ``dtype``), or the literal itself."""
     if isinstance(spec, list):
         return tuple(_build(s, rng, dtype) for s in spec)
     if isinstance(spec, dict):
         params = {k: v for k, v in spec.items() if k != "helper"}
-        params.setdefault("dtype", str(dtype).replace("torch.", ""))
+        if _floating(spec):
+            params["dtype"] = str(dtype).replace("torch.", "")
         return Helper(spec["helper"], **params)
     built = _builder(spec)
     if built is None:
@@ -136,7 +138,7 @@ def _floating(spec: Any) -> bool:
     if isinstance(spec, list):
         return bool(spec) and all(_floating(s) for s in spec)
     if isinstance(spec, dict):
-        return True  # a grader-provided network, in the dtype under test
+        return spec.get("dtype") == "input"  # a grader-provided network in the inputs' dtype
     built = _builder(spec)
     return built is not None and built[0] in BUILDERS
 

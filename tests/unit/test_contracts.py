@@ -149,7 +149,8 @@ def test_a_call_is_described_with_the_skeletons_parameter_names(tmp_path, monkey
 def test_tuples_helpers_and_fixed_dtype_builders(tmp_path):
     skeleton = "def fit(x, prior, net, t, mask):\n    raise NotImplementedError\n"
     contract = ('[fit.args]\nx = "randn(4, 2)"\nprior = ["positive()", "spd(2, 2)"]\n'
-                'net = { helper = "mlp", sizes = [2, 3] }\nt = "randint(10, 4)"\nmask = "mask(4, 4)"\n')
+                'net = { helper = "mlp", sizes = [2, 3], dtype = "input" }\n'
+                't = "randint(10, 4)"\nmask = "mask(4, 4)"\n')
     (f,) = contracts.load(write(tmp_path, contract, skeleton))
     # only tensors passed as arguments are watched; only floating-point ones follow the dtype
     assert f.not_modified == ("x", "t", "mask") and f.keeps_dtype_of == ("x", "prior", "net")
