@@ -6,16 +6,16 @@ has one table per function, its arguments in the skeleton's order::
 
     [mvn_log_pdf]
     args = { x = "randn(6, 3)", mu = "randn(3)", cov = "spd(3, 3)" }
-    differentiable_in = ["x", "mu"]     # default: none
+    # differentiable_in = ["x"]         # default: none
     # keeps_dtype_of = ["x"]            # default: every floating-point argument
     # not_modified = ["x"]              # default: every tensor argument
 
-An argument is a builder call (see :data:`BUILDERS`), a list of them (passed as a tuple,
-e.g. a prior's parameters), a table ``{ helper = "mlp", ... }`` for a grader-provided
-object (:class:`Helper`; ``dtype = "input"`` builds it in the dtype of the inputs) or a
-literal passed as it is. From each
-table the grading session collects (:class:`ContractFile`) up to three tests, each worth one
-point and named after the function, so ``check("NAME", "fn")`` selects them:
+An argument is a builder call (see :data:`BUILDERS` and :data:`FIXED_BUILDERS`), a list of
+them (passed as a tuple, e.g. a prior's parameters), a table ``{ helper = "mlp", ... }`` for
+a grader-provided object (:class:`Helper`; ``dtype = "input"`` builds it in the dtype of the
+inputs) or a literal passed as it is. From each table the grading session collects
+(:class:`ContractFile`) up to three tests, each worth one point and named after the
+function, so ``check("NAME", "fn")`` selects them:
 
 - ``test_FN_keeps_dtype[float32|float64]``: the arguments of ``keeps_dtype_of`` are built in
   that dtype (the others in float64) and every floating-point tensor returned must have it;
