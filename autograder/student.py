@@ -438,9 +438,9 @@ class StudentProxy:
         self._seed = seed
         self.answered: list[str] = []  # functions that returned a value in this test
         self.called: list[str] = []  # functions this test called, answered or not
-        self.last_call = None  # (fn, args, kwargs) of this test's last call
         self._deadline: float | None = None  # starts at the first call, once the worker is up
         self._poisoned = None
+        self.last_call = None  # (fn, args, kwargs) of this test's last call
 
     def _finish_test(self) -> None:
         self._session.end_test()
