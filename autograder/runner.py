@@ -58,7 +58,7 @@ def make_plugin(course: Course, assignment: str, opts: GradeOptions,
         make_student=make_student,
         reference_path=course.solution(assignment) if opts.include_hidden else None,
         default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions,
-        tests=opts.tests)
+        tests=opts.tests, skeleton=course.skeleton(assignment))
 
 
 def fresh_tests(course: Course, assignment: str, opts: GradeOptions) -> Tests:

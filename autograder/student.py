@@ -429,6 +429,7 @@ class StudentProxy:
         self._seed = 0
         self.answered: list[str] = []
         self.called: list[str] = []
+        self.last_call: tuple[str, tuple, dict] | None = None
 
     # called by the runner around each test
     def _start_test(self, timeout: float, seed: int = 0) -> None:
@@ -440,6 +441,7 @@ class StudentProxy:
         self.called = []  # functions this test called, answered or not
         self._deadline = None  # starts at the first call, once the worker is up
         self._poisoned = None
+        self.last_call = None  # (fn, args, kwargs) of this test's last call
 
     def _finish_test(self) -> None:
         self._session.end_test()
@@ -458,6 +460,7 @@ class StudentProxy:
             raise type(self._poisoned)(self._poisoned.feedback)
         if fn not in self.called:
             self.called.append(fn)
+        self.last_call = (fn, args, kwargs)
         try:
             info = self._session.ensure_started()
             if fn not in info.functions:
