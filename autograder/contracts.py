@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
+import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,11 @@ import torch
 
 from autograder.protocol import Helper
 from autograder.testing import describe, expect, expect_tensor, fail, points
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 FILENAME = "contract.toml"
 F64 = torch.float64

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder import contracts
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT.parent / "shared" / "spec" / "assignments.md"
 AUDIT = ROOT / "docs" / "spec-audit.md"
@@ -67,8 +69,12 @@ def defined_tests(name: str) -> dict[str, set[str]]:
     """{file name: its test functions} over the public and hidden tests of one assignment."""
     files = sorted((ROOT / "assignments" / name / "tests").glob("test_*.py"))
     files += sorted((ROOT / "solutions" / "tests" / name).glob("test_*.py"))
-    return {f.name: {n.name for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))
-                     if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")} for f in files}
+    found = {f.name: {n.name for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))
+                      if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")} for f in files}
+    contract = ROOT / "assignments" / name / "tests" / contracts.FILENAME
+    if contract.exists():  # the tests the engine generates from the assignment's contract
+        found[contracts.FILENAME] = {n for n in dir(contracts.module(contract)) if n.startswith("test_")}
+    return found
 
 
 @pytest.fixture(scope="module")
