@@ -4,14 +4,31 @@ header, ints like "0x10", a forged ``helper`` node (a grader-provided object the
 would rebuild), NaN in JSON, a frame length of 2**63, and junk between frames.
 
 honest part: 0 points
+
+proof: returned something the grader cannot read: tensor size does not match its data
 """
 import json
+import fcntl
 import os
+import stat
 import struct
 
 import autograder.worker as worker
 
-REPLY_FD = int(os.environ["GMGRADE_FDS"].split(",")[1])
+def _reply_pipe():
+    """The worker's reply pipe, found as a student who read the engine would: the one
+    write-only pipe it holds besides the standard streams."""
+    for fd in range(3, 256):
+        try:
+            if (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                    and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
+                return fd
+        except OSError:
+            pass
+    raise RuntimeError("no reply pipe found")
+
+
+REPLY_FD = _reply_pipe()
 _n = [0]
 
 

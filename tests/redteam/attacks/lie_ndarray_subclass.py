@@ -3,6 +3,9 @@
 object array, and ``__array_priority__`` games.
 
 honest part: 0 points
+
+proof: this test could not use what gaussian_mle() returned
+proof: this test could not use what mvn_mle() returned
 """
 import numpy as np
 

@@ -5,6 +5,9 @@ is detected (RT-ESCAPED when it got more than the 1.5 GB the harness allows) wit
 exhausting the machine.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
+proof: gaussian_mle() used more than | gaussian_mle() timed out after
 """
 import ctypes
 import os
@@ -20,8 +23,7 @@ def _inprocess():
     held = []
     try:
         while len(held) * CHUNK < CAP:
-            b = bytearray(b"\x01") * CHUNK  # touches every page
-            held.append(b)
+            held.append(bytearray(CHUNK))  # the address space is what the limit counts
     except MemoryError:
         pass
     return len(held) * CHUNK
@@ -64,7 +66,7 @@ def bernoulli_mle(x):
     total = _inprocess()
     if total > LIMIT_MB * 2 ** 20:
         raise RuntimeError(f"RT-ESCAPED held {total >> 20} MB in one process")
-    raise NotImplementedError
+    raise RuntimeError(f"RT-RAN held only {total >> 20} MB in one process")
 
 
 def gaussian_mle(x):
