@@ -3,13 +3,15 @@
 Every attack in ``attacks/`` (and every entry ``generated.py`` builds) is graded together,
 by the real engine, once per sandbox backend. Then, for every attack: its score is no
 higher than the honest part of it earns, it did not report getting through
-(``RT-ESCAPED``), and it demonstrably ran: its results show the proofs its docstring names
+(``RT-ESCAPED``), and it demonstrably ran — its results show the proofs its docstring names
 and exactly its honest part (``harness.missing_proofs``), so that an attack an API change
-has defused fails instead of passing quietly; for the batch: it finished, every student has results, no hidden text
-reached an output file, no line of ``solutions/`` reached a student's folder (which holds
-only what the student may see), nothing outside the output folder changed, other students'
-files are untouched, no process of an attack is still running, nothing reached the
-loopback listener, and memory, shared memory and disk are back where they were.
+has defused fails instead of passing quietly; for the batch: it finished, every student
+has results, no hidden text reached an output file, no line of ``solutions/`` reached a
+student's folder (which holds only what the student may see), nothing outside the output
+folder changed, other students' files are untouched, no process of an attack is still
+running, nothing reached the loopback listener, and memory, shared memory and disk are
+back where they were. ``test_liveness.py`` shows that the liveness check catches defused
+attacks.
 
 The process backend (no bubblewrap) is weaker by design (SECURITY.md): the attacks it
 cannot stop are skipped there, each with the reason (``PROCESS_SKIPS``); so are the entries

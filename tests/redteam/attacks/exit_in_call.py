@@ -11,7 +11,7 @@ proof: bernoulli_mle() raised SystemExit
 proof: gaussian_log_pdf() ended the process with exit code 0
 proof: gaussian_mle() raised GeneratorExit
 proof: mvn_mle() timed out after
-proof: mvn_log_pdf() was killed
+proof: mvn_log_pdf() was killed | mvn_log_pdf() timed out after
 """
 import os
 import signal

@@ -4,8 +4,8 @@ object array, and ``__array_priority__`` games.
 
 honest part: 0 points
 
-proof: this test could not use what gaussian_mle() returned
-proof: this test could not use what mvn_mle() returned
+proof: returned a numpy.float64 (cannot be sent to the grader)
+proof: returned a mle.Yes (numpy array of shape
 """
 import numpy as np
 

@@ -1,5 +1,5 @@
-"""ATTACK: memory bombs — allocate until MemoryError in the worker, then the fork-and-
-allocate trick that a per-process address-space limit does not stop: many children each
+"""ATTACK: memory bombs — map memory until the worker's address-space limit refuses, then
+the fork-and-allocate trick that a per-process address-space limit does not stop: many children each
 holding just under the per-process limit. Capped at 3 GB in total so that a failing defence
 is detected (RT-ESCAPED when it got more than the 1.5 GB the harness allows) without
 exhausting the machine.
@@ -10,6 +10,7 @@ proof: bernoulli_mle() raised RuntimeError: RT-RAN
 proof: gaussian_mle() used more than | gaussian_mle() timed out after
 """
 import ctypes
+import mmap
 import os
 import time
 
@@ -23,8 +24,8 @@ def _inprocess():
     held = []
     try:
         while len(held) * CHUNK < CAP:
-            held.append(bytearray(CHUNK))  # the address space is what the limit counts
-    except MemoryError:
+            held.append(mmap.mmap(-1, CHUNK))  # address space (what the limit counts), at once
+    except (MemoryError, OSError):
         pass
     return len(held) * CHUNK
 
