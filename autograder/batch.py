@@ -9,11 +9,13 @@ interrupted batch (Ctrl-C, ``kill -9``) finishes the rest without losing or
 duplicating anything. ``grades.csv`` and ``summary.json`` are rebuilt from the
 per-student results after every student.
 
-Executors: ``local`` runs ``jobs`` trusted processes on this machine; ``ray`` runs one
-Ray task per submission (``num_cpus=1``, plus a GPU fraction with ``--device cuda``).
-A Ray task gets the course material of the assignment and the submission's bytes as
-arguments, so worker nodes need gmgrade installed but no shared file system; inside
-the task the same trusted process and sandbox grade it. Fingerprints, skipping and the
+Executors: ``local`` runs ``jobs`` trusted processes on this machine; ``ray`` starts one
+actor per node of a Ray cluster (:class:`NodeGrader`, holding the node's CPUs and, with
+``--device cuda``, its GPUs) with a warm template of its own, and sends it the
+submissions' bytes, one per free CPU (with ``--device cuda``, one per GPU fraction). The
+actor gets the course material of the assignment once, so worker nodes need gmgrade
+installed but no shared file system; on each node the same trusted processes and sandbox
+grade it. Fingerprints, skipping and the
 output folder are the same for both: only where ``grade_one_isolated`` runs differs.
 """
 
@@ -23,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +39,7 @@ from typing import Any, Callable, TextIO
 
 from autograder import report, submission
 from autograder.course import MARKER, Course
-from autograder.results import Status, SubmissionResult
+from autograder.results import Status, SubmissionResult, TestResult
 from autograder.options import GradeOptions
 from autograder.runner import request_json
 from autograder.warm import WarmRunner, WorkerPlan, course_imports
@@ -46,9 +49,9 @@ FINGERPRINT = ".fingerprint"  # DIR/staff/STUDENT.fingerprint
 OLD_LAYOUT = {"staff.log": ".log", ".gmgrade-fingerprint": FINGERPRINT}
 SUBMISSION_WALL_LIMIT = 1800.0
 EXECUTORS = ("local", "ray")
-RAY_GPU_FRACTION_ENV = "GMGRADE_RAY_GPU_FRACTION"  # GPU share of one Ray task with --device cuda
+RAY_GPU_FRACTION_ENV = "GMGRADE_RAY_GPU_FRACTION"  # GPU share of one submission with --device cuda
 RAY_GPU_FRACTION = 0.25
-RAY_SHIP_LIMIT = 256 * 2**20  # bytes of one submission sent to a Ray task
+RAY_SHIP_LIMIT = 256 * 2**20  # bytes of one submission sent to a Ray node
 RAY_LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": a single-machine Ray on 127.0.0.1
 
 
@@ -68,11 +71,9 @@ def fingerprint(course: Course, assignment: str, path: Path, opts: GradeOptions)
         _hash_path(h, path)
     except OSError:
         h.update(b"unreadable")
-    for f in course.public_tests(assignment) + course.hidden_tests(assignment):
+    for f in course.grading_files(assignment):
+        h.update(f.relative_to(course.root).as_posix().encode())
         h.update(f.read_bytes())
-    sol = course.solution(assignment)
-    if sol:
-        h.update(sol.read_bytes())
     h.update(json.dumps(asdict(opts), sort_keys=True).encode())
     return h.hexdigest()
 
@@ -194,17 +195,25 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     entries = submission.batch_entries(folder)
+    if not entries:
+        raise submission.SubmissionError(
+            f"{folder} holds no submissions; it should hold one entry per student: STUDENT/ (a "
+            f"folder with {assignment}.py or {assignment}.ipynb), STUDENT.py, STUDENT.ipynb or STUDENT.zip")
     out_dir.mkdir(parents=True, exist_ok=True)
     students = [s for s, _ in entries]
     progress = Progress(len(entries), progress_stream or sys.stderr)
-    todo = []
+    todo, rejected = [], []
     for sid, path in entries:
         _move_staff_files_out(out_dir, sid)
         fp = fingerprint(course, assignment, path, opts)
         if not regrade and _done(out_dir, sid, fp) is not None:
             progress.skip(1)
             continue
-        todo.append((sid, path, fp))
+        problem = rejection(path, assignment)
+        if problem is None:
+            todo.append((sid, path, fp))
+        else:
+            rejected.append((sid, path, fp, problem))
     if progress.skipped:
         progress.stream.write(f"{progress.skipped} submission(s) already graded; skipping them "
                               "(use --regrade to grade them again)\n")
@@ -217,6 +226,12 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             report.write_class(out_dir, load_results(out_dir, students))
         progress.update(result)
 
+    if rejected:
+        from autograder.otter import collect_tests  # the tests' names and points; none runs
+
+        tests = collect_tests(course, assignment)
+        for sid, _, fp, problem in rejected:
+            finish(sid, fp, _not_a_submission(sid, assignment, problem, tests), "")
     if executor == "ray":
         if todo:
             _run_ray(course, assignment, todo, opts, finish, jobs=jobs, address=address,
@@ -227,7 +242,31 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     results = load_results(out_dir, students)
     summary = report.write_class(out_dir, results)
     summary["students_text"] = report.students_text(results)
+    summary["rejected"] = [f"{path.name}: {problem}" for _, path, _, problem in rejected]
     return summary
+
+
+def _not_a_submission(student: str, assignment: str, problem: str, tests: list[dict]) -> SubmissionResult:
+    """An entry that is no submission: status ``error`` with the reason, and every test failed
+    without running, so that its row in grades.csv has the points and columns of any other."""
+    return SubmissionResult(
+        student=student, assignment=assignment, status=Status.ERROR,
+        tests=tuple(TestResult(test_id=t["test_id"], name=t["name"], score=0.0,
+                               max_score=t["points"], passed=False, hidden=t["hidden"],
+                               output="not run: no submission could be read (see above)")
+                    for t in tests),
+        max_score=sum(t["points"] for t in tests), execution_time=0.0, error=problem)
+
+
+def rejection(path: Path, assignment: str) -> str | None:
+    """Why a batch entry is no submission of ``assignment`` (a wrong kind of file, no
+    ``NAME.py`` in a folder, a broken notebook), or None. A rejected entry is recorded with
+    status ``error`` and that reason, without starting anything to grade it."""
+    try:
+        submission.load(path, assignment)
+    except submission.SubmissionError as e:
+        return str(e)
+    return None
 
 
 Finish = Callable[[str, str, SubmissionResult, str], None]
@@ -262,13 +301,9 @@ def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]
 
 
 def pack_course(course: Course, assignment: str) -> bytes:
-    """The course material grading ``assignment`` needs, as zip bytes (public and hidden tests,
-    reference); the engine and its helpers come from gmgrade installed on each node."""
-    members = [(p, p.relative_to(course.root).as_posix())
-               for p in course.public_tests(assignment) + course.hidden_tests(assignment)]
-    sol = course.solution(assignment)
-    if sol is not None:
-        members.append((sol, sol.relative_to(course.root).as_posix()))
+    """The course material grading ``assignment`` needs (:meth:`Course.grading_files`), as zip
+    bytes; the engine and its helpers come from gmgrade installed on each node."""
+    members = [(p, p.relative_to(course.root).as_posix()) for p in course.grading_files(assignment)]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{MARKER}/{assignment}/tests/", "")
@@ -319,23 +354,37 @@ def unpack_submission(packed: dict, where: Path) -> Path:
     return path  # "missing": a path that does not exist
 
 
-def ray_grade_task(course_zip: bytes, assignment: str, student: str, packed: dict,
-                   options: dict) -> dict:
-    """One Ray task: unpack the course and the submission in a private folder, grade there."""
-    with tempfile.TemporaryDirectory(prefix="gmgrade-ray-") as tmp:
-        root = Path(tmp) / "course"
+class NodeGrader:
+    """A Ray actor, one per node: the assignment's course material unpacked once, and a
+    warm template (with its zygote) grading that node's share of the batch, several
+    submissions at a time, exactly as the local executor grades on this machine."""
+
+    def __init__(self, course_zip: bytes, assignment: str, options: dict) -> None:
+        self._tmp = tempfile.mkdtemp(prefix="gmgrade-ray-")
+        root = Path(self._tmp) / "course"
         with zipfile.ZipFile(io.BytesIO(course_zip)) as z:
             z.extractall(root)
-        subs = Path(tmp) / "submission"
-        subs.mkdir()
+        self._course = Course(root)
+        self._assignment = assignment
+        self._opts = GradeOptions(**options)
+        self._warm = WarmRunner(course_imports(self._course, [assignment]),
+                                WorkerPlan.of(self._opts, [assignment]))
+
+    def grade(self, student: str, packed: dict) -> dict:
+        """Unpack one submission in a private folder and grade it there."""
         if packed["kind"] == "too-large":
-            result = _grader_failure(student, assignment, f"the submission is larger than "
+            result = _grader_failure(student, self._assignment, f"the submission is larger than "
                                      f"{RAY_SHIP_LIMIT // 2**20} MB and was not graded", Status.ERROR)
             return {"result": result.to_dict(), "log": ""}
-        path = unpack_submission(packed, subs)
-        result, log = grade_one_isolated(Course(root), assignment, student, path,
-                                         GradeOptions(**options))
+        with tempfile.TemporaryDirectory(dir=self._tmp) as tmp:
+            path = unpack_submission(packed, Path(tmp))
+            result, log = grade_one_isolated(self._course, self._assignment, student, path,
+                                             self._opts, self._warm)
         return {"result": result.to_dict(), "log": log}
+
+    def close(self) -> None:
+        self._warm.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 def _ray_module() -> Any:
@@ -400,41 +449,78 @@ def check_cluster(resources: dict, opts: GradeOptions, gpu_fraction: float) -> N
             raise RuntimeError(f"{RAY_GPU_FRACTION_ENV}={gpu_fraction}: must be in (0, 1]")
 
 
+def node_slots(nodes: list[dict], opts: GradeOptions, gpu_fraction: float) -> list[tuple[str, int, float]]:
+    """``(node id, submissions graded at once, GPUs)`` for each live node of ``ray.nodes()``
+    that can grade: one per CPU, and with ``--device cuda`` at most one per ``gpu_fraction``
+    of its GPUs."""
+    out = []
+    for n in nodes:
+        res = n.get("Resources", {})
+        slots, gpus = int(res.get("CPU", 0)), float(res.get("GPU", 0)) if opts.device == "cuda" else 0.0
+        if opts.device == "cuda":
+            slots = min(slots, int(gpus / gpu_fraction + 1e-9))
+        if n.get("Alive") and slots >= 1:
+            out.append((n["NodeID"], slots, gpus))
+    return out
+
+
 def _run_ray(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
              finish: Finish, *, jobs: int, address: str | None, stream: TextIO) -> None:
     ray = _ray_module()
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
     gpu_fraction = float(os.environ.get(RAY_GPU_FRACTION_ENV, RAY_GPU_FRACTION))
     owned = connect_ray(address, jobs, stream)
-    pending: dict[Any, tuple[str, str]] = {}
+    pending: dict[Any, tuple[str, str, Any]] = {}
+    graders: dict[Any, int] = {}  # each node's grader -> how many more submissions it may take
     try:
-        resources = ray.cluster_resources()
-        check_cluster(resources, opts, gpu_fraction)
-        task = ray.remote(ray_grade_task).options(
-            num_cpus=1, num_gpus=gpu_fraction if opts.device == "cuda" else 0, max_retries=2,
-            name=f"gmgrade-{assignment}")
+        check_cluster(ray.cluster_resources(), opts, gpu_fraction)
+        slots = node_slots(ray.nodes(), opts, gpu_fraction)
+        if not slots:
+            raise RuntimeError("--executor ray: no node of the Ray cluster has a CPU free for grading"
+                               + (" and enough GPU" if opts.device == "cuda" else ""))
         course_ref = ray.put(pack_course(course, assignment))
         options = asdict(opts)
-        in_flight = max(2, 2 * int(resources.get("CPU", 1)))  # bounds the driver's memory
+        for node, n, gpus in slots:
+            actor = ray.remote(NodeGrader).options(
+                num_cpus=n, num_gpus=gpus, max_concurrency=n, max_restarts=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+            ).remote(course_ref, assignment, options)
+            graders[actor] = n
         queue = list(todo)
         while queue or pending:
-            while queue and len(pending) < in_flight:
-                sid, path, fp = queue.pop(0)
-                ref = task.remote(course_ref, assignment, sid, pack_submission(path), options)
-                pending[ref] = (sid, fp)
+            for actor in graders:
+                while queue and graders[actor] > 0:
+                    sid, path, fp = queue.pop(0)
+                    pending[actor.grade.remote(sid, pack_submission(path))] = (sid, fp, actor)
+                    graders[actor] -= 1
+            if not pending:  # every node's grader is gone: the rest cannot be graded
+                for sid, _, fp in queue:
+                    finish(sid, fp, _grader_failure(sid, assignment, "the autograder failed on this "
+                                                    "submission — your instructor has the details",
+                                                    Status.ERROR), "no Ray node is left to grade on")
+                break
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                sid, fp = pending.pop(ref)
+                sid, fp, actor = pending.pop(ref)
                 try:
                     out = ray.get(ref)
                     result, log = SubmissionResult.from_dict(out["result"]), out["log"]
-                except ray.exceptions.RayError as e:  # a lost node or worker: this student only
+                    graders[actor] += 1
+                except ray.exceptions.RayError as e:  # a lost node or worker: its students only
                     result = _grader_failure(sid, assignment, "the autograder failed on this "
                                              "submission — your instructor has the details", Status.ERROR)
-                    log = f"Ray task failed: {type(e).__name__}: {e}"[-6000:]
+                    log = f"Ray failed: {type(e).__name__}: {e}"[-6000:]
+                    if isinstance(e, ray.exceptions.RayActorError):
+                        graders.pop(actor, None)
+                    else:
+                        graders[actor] += 1
                 finish(sid, fp, result, log)
+        for actor in graders:
+            ray.get(actor.close.remote())
     except KeyboardInterrupt:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        for actor in graders:  # ends its warm template, its zygote and their sandboxes
+            ray.kill(actor)
         raise
     finally:
         if owned:

@@ -7,10 +7,12 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from autograder import assign, config
+from autograder import assign, config, submission
 from autograder.course import Course, CourseError, find_root
+from autograder.mistakes import MistakeError
+from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from autograder.results import ExitCode
 
 if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
@@ -20,14 +22,24 @@ if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--course", help="course folder (default: found from the current folder)")
     p.add_argument("--jobs", type=str, default=None, help="submissions graded in parallel (default: CPUs)")
-    p.add_argument("--timeout", type=str, default=None, help="seconds per test (default 10)")
-    p.add_argument("--memory", type=str, default=None, help="MB of memory per submission (default 4096)")
+    p.add_argument("--timeout", type=str, default=None, help=f"seconds per test (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--memory", type=str, default=None,
+                   help=f"MB of memory per submission (default {DEFAULT_MEMORY_MB})")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default auto)")
     p.add_argument("--sandbox", default=None, help="auto | bwrap | process (default auto)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on a mistake in the arguments, which is gmgrade's code for a
+    grader failure: exit with USAGE_ERROR, as every other command-line mistake does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gmgrade", description=__doc__)
+    parser = _Parser(prog="gmgrade", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="grade your own work against the public tests")
@@ -49,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: $RAY_ADDRESS, else a Ray instance started on this machine")
     _common(p)
 
-    p = sub.add_parser("verify", help="check every reference, skeleton and bank submission")
+    p = sub.add_parser("verify", help="check every reference, skeleton, known mistake and correct alternative")
     p.add_argument("assignments", nargs="*", help="default: all")
     _common(p)
 
@@ -67,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the zip file to write")
     p.add_argument("--course", help="course folder")
 
+    p = sub.add_parser("mistakes", help="list an assignment's known mistakes, or show one as a diff")
+    p.add_argument("assignment")
+    p.add_argument("id", nargs="?", help="the mistake to show as a diff of the reference")
+    p.add_argument("--course", help="course folder")
+
     p = sub.add_parser("assign", help="generate skeletons and notebooks from the solutions")
     p.add_argument("assignments", nargs="*", help="default: all")
     p.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
@@ -74,19 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(cfg: config.Config, include_hidden: bool, executor: str = "local") -> "GradeOptions":
-    from autograder.options import GradeOptions
-
-    # On a Ray cluster the GPUs are the workers' (checked against the cluster's resources
-    # before anything is submitted), so `cuda` is not checked here and `auto` means cpu.
-    device = cfg.resolved_device() if executor == "local" else ("cuda" if cfg.device == "cuda" else "cpu")
-    return GradeOptions(timeout=cfg.timeout, memory_mb=cfg.memory, device=device,
-                        sandbox=cfg.sandbox, include_hidden=include_hidden)
-
-
 def check_options(cfg: config.Config, functions: tuple[str, ...] = ()) -> GradeOptions:
     """``check`` (terminal or notebook): public tests only, a grader failure reported once."""
-    return replace(_options(cfg, include_hidden=False), report_grader_failure=True,
+    return replace(cfg.grade_options(include_hidden=False), report_grader_failure=True,
                    functions=functions)
 
 
@@ -96,20 +103,48 @@ def _names(course: Course, given: list[str]) -> list[str]:
     return given or course.assignments()
 
 
+def _output_path(path: Path, folder: bool) -> Path:
+    """``--out``, refused before any work when nothing can be written there as asked: a file
+    where a folder is wanted or the reverse, a file in the way, a place without write access."""
+    if path.is_dir() and not folder:
+        raise CourseError(f"--out {path} is a folder; give the name of the zip file to write, "
+                          f"e.g. --out {path / 'autograder.zip'}")
+    nearest = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+    if nearest == path.absolute() and folder and not nearest.is_dir():
+        raise CourseError(f"--out {path} is a file, not a folder; give a folder (a new one is created)")
+    if nearest != path.absolute() and not nearest.is_dir():
+        raise CourseError(f"--out {path} lies under {nearest}, which is a file; give a path in a folder")
+    if not os.access(nearest if nearest.is_dir() else nearest.parent, os.W_OK | os.X_OK):
+        raise CourseError(f"--out {path}: you cannot write in {nearest}; choose a folder you can write to")
+    return path
+
+
+def _student_work(args: argparse.Namespace) -> submission.Submission:
+    """The submission ``check`` grades, read before anything starts: a wrong path, a wrong
+    kind of file or a broken notebook is one message, and no test runs."""
+    if args.path:
+        return submission.load(Path(args.path), args.assignment, "you")
+    try:
+        return submission.load(Path.cwd(), args.assignment, "you")
+    except submission.SubmissionError as e:
+        raise submission.SubmissionError(f"{e} (with no PATH, gmgrade check {args.assignment} "
+                                         "looks in the current folder)") from None
+
+
 def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
     course.check_assignment(args.assignment)
     course.check_functions(args.assignment, tuple(args.only))
-    path = Path(args.path) if args.path else Path.cwd()
+    work = _student_work(args)
     from autograder import sandbox
 
     # the worker imports torch while this process imports torch and the tests
     early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device)
     from autograder import report
-    from autograder.runner import GraderUnavailable, grade_path
+    from autograder.runner import GraderUnavailable, grade_cells
 
     try:
-        result, _ = grade_path(course, args.assignment, path, "you",
-                               check_options(cfg, tuple(args.only)), early=early)
+        result, _ = grade_cells(course, args.assignment, work,
+                                check_options(cfg, tuple(args.only)), early=early)
     except GraderUnavailable as e:
         print(f"gmgrade: {e}", file=sys.stderr)
         return ExitCode.GRADER_ERROR
@@ -128,15 +163,21 @@ def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     if not folder.is_dir():
         raise CourseError(f"{folder} is not a folder; it should hold one entry per student "
                           "(STUDENT/, STUDENT.py, STUDENT.ipynb or STUDENT.zip)")
-    out = Path(args.out)
+    out = _output_path(Path(args.out), folder=True)
+    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
+        raise CourseError(f"--out {out} is inside the submissions folder {folder}, where the next "
+                          "run would take it for a student; put the results outside it")
     if args.address and args.executor != "ray":
         raise CourseError("--address needs --executor ray")
-    summary = grade_batch(course, args.assignment, folder, out, _options(cfg, True, args.executor),
+    summary = grade_batch(course, args.assignment, folder, out, cfg.grade_options(True, args.executor),
                           jobs=cfg.jobs, regrade=args.regrade,
                           executor=args.executor, address=args.address)
     print(report.summary_text(summary))
     print()
     print(summary["students_text"])
+    if summary["rejected"]:
+        print(f"\nNot graded, as no submission for {args.assignment} (status error; each "
+              "student's feedback says why):\n  " + "\n  ".join(summary["rejected"]))
     print(f"\nResults: {out / 'grades.csv'}, {out / 'summary.json'}, and per student "
           f"{out}/STUDENT/results.json and feedback.html")
     return ExitCode.OK
@@ -146,7 +187,9 @@ def cmd_verify(args: argparse.Namespace, course: Course, cfg: config.Config) -> 
     from autograder.verify import verify
 
     names = _names(course, args.assignments)
-    ok = verify(course, names, _options(cfg, True), cfg.jobs)
+    if not course.has_solutions:
+        raise CourseError("verify needs the reference solutions: run it in the instructor's course folder")
+    ok = verify(course, names, cfg.grade_options(True), cfg.jobs)
     print("verify: all good" if ok else "verify: FAILED")
     return ExitCode.OK if ok else ExitCode.TESTS_FAILED
 
@@ -170,11 +213,35 @@ def cmd_assign(args: argparse.Namespace, course: Course) -> int:
     return ExitCode.TESTS_FAILED if stale_any else ExitCode.OK
 
 
+def cmd_mistakes(args: argparse.Namespace, course: Course) -> int:
+    from autograder import mistakes
+
+    course.check_assignment(args.assignment)
+    sol = course.solution(args.assignment)
+    if sol is None:
+        raise CourseError(f"{args.assignment}: no solutions/{args.assignment}.py (known mistakes are "
+                          "edits of the reference: run this in the instructor's course folder)")
+    known = mistakes.load(course.mistakes_file(args.assignment))
+    if args.id is None:
+        for m in known:
+            print(f"{m.id:32s} {m.what}")
+        print(f"{len(known)} known mistakes in {course.mistakes_file(args.assignment).relative_to(course.root)}")
+        return ExitCode.OK
+    chosen = [m for m in known if m.id == args.id]
+    if not chosen:
+        raise CourseError(f"{args.assignment} has no known mistake {args.id!r}; "
+                          f"`gmgrade mistakes {args.assignment}` lists them")
+    m = chosen[0]
+    print(f"# {m.id}: {m.what}\n# hint: {m.hint}\n# caught by: {', '.join(m.caught_by)}")
+    print(mistakes.diff(sol.read_text(encoding="utf-8"), m, args.assignment), end="")
+    return ExitCode.OK
+
+
 def cmd_release(args: argparse.Namespace, course: Course) -> int:
     from autograder.release import leaks, release
 
     names = _names(course, args.assignments)
-    out = Path(args.out)
+    out = _output_path(Path(args.out), folder=True)
     files = release(course, out, names, url=args.url)
     found = leaks(course, out)
     if found:
@@ -186,6 +253,8 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
 
 def cmd_export(args: argparse.Namespace, course: Course) -> int:
+    course.check_assignment(args.assignment)
+    _output_path(Path(args.out), folder=False)
     if args.platform == "otter":
         from autograder import otter
 
@@ -210,10 +279,13 @@ def main(argv: list[str] | None = None) -> int:
             return int(cmd_release(args, course))
         if args.command == "export":
             return int(cmd_export(args, course))
+        if args.command == "mistakes":
+            return int(cmd_mistakes(args, course))
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))
-    except (CourseError, config.ConfigError, assign.MarkerError, RuntimeError, FileExistsError) as e:
+    except (CourseError, config.ConfigError, assign.MarkerError, MistakeError,
+            submission.SubmissionError, RuntimeError, FileExistsError) as e:
         print(f"gmgrade: error: {e}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     except KeyboardInterrupt:

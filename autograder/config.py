@@ -7,7 +7,12 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from autograder.options import GradeOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,8 +51,8 @@ def _choice(*choices: str) -> Callable[[Any], str]:
 
 OPTIONS.update({
     "jobs": (os.cpu_count() or 1, _positive_int, "submissions graded in parallel"),
-    "timeout": (10.0, _positive_float, "seconds per test"),
-    "memory": (4096, _positive_int, "MB of memory per submission"),
+    "timeout": (DEFAULT_TIMEOUT, _positive_float, "seconds per test"),
+    "memory": (DEFAULT_MEMORY_MB, _positive_int, "MB of memory per submission"),
     "device": ("auto", _choice("auto", "cpu", "cuda"), "where student code runs"),
     "sandbox": ("auto", _choice("auto", "bwrap", "process"), "sandbox backend"),
 })
@@ -72,6 +77,17 @@ class Config:
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def grade_options(self, include_hidden: bool, executor: str = "local") -> "GradeOptions":
+        """The options of one submission's grading, from this configuration: the one way
+        ``check``, ``grade``, ``verify``, the Gradescope and the otter autograders get them.
+        On a Ray cluster the GPUs are the workers' (checked against the cluster's resources
+        before anything is submitted), so ``cuda`` is not checked here and ``auto`` means cpu."""
+        from autograder.options import GradeOptions
+
+        device = self.resolved_device() if executor == "local" else ("cuda" if self.device == "cuda" else "cpu")
+        return GradeOptions(timeout=self.timeout, memory_mb=self.memory, device=device,
+                            sandbox=self.sandbox, include_hidden=include_hidden)
 
 
 def load(cli: dict[str, Any], course_root: Path | None) -> Config:

@@ -7,8 +7,8 @@ A course folder holds::
     assignments/NAME/tests/test_*.py  public tests (students run them with `gmgrade check`)
     solutions/NAME.py                 hidden reference, with BEGIN/END SOLUTION markers
     solutions/tests/NAME/test_*.py    hidden tests
-    solutions/bank/NAME/wrong/*.py    known-wrong submissions (each must lose points)
-    solutions/bank/NAME/correct/*.py  correct alternatives (each must get full marks)
+    solutions/mistakes/NAME.toml      known mistakes, as edits of the reference (each must lose points)
+    solutions/correct/NAME/*.py       correct alternatives (each must get full marks)
 
 Everything under ``solutions/`` is hidden; everything under ``assignments/`` is public.
 """
@@ -108,5 +108,20 @@ class Course:
     def notebook(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.ipynb"
 
-    def bank(self, name: str, kind: str) -> list[Path]:
-        return sorted((self.root / "solutions" / "bank" / name / kind).glob("*.py"))
+    def grading_files(self, name: str) -> list[Path]:
+        """What grading ``name`` reads from the course folder: its skeleton and public tests,
+        its reference and hidden tests, and the course's ``pyproject.toml`` (``[tool.gmgrade]``).
+        The one list behind a batch's fingerprints, the files a Ray node receives, the
+        Gradescope and otter exports and the modules a warm template imports."""
+        files = [self.skeleton(name), *self.public_tests(name)]
+        sol = self.solution(name)
+        files += ([sol] if sol else []) + self.hidden_tests(name)
+        files.append(self.root / "pyproject.toml")
+        return [f for f in files if f.is_file()]
+
+    def mistakes_file(self, name: str) -> Path:
+        return self.root / "solutions" / "mistakes" / f"{name}.toml"
+
+    def alternatives(self, name: str) -> list[Path]:
+        """Correct alternatives to the reference, each a whole submission."""
+        return sorted((self.root / "solutions" / "correct" / name).glob("*.py"))

@@ -16,9 +16,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from autograder import sandbox
-from autograder.course import MARKER, Course
-from autograder.options import GradeOptions
+from autograder import config, sandbox
+from autograder.course import Course
 from autograder.report import atomic_write
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -66,12 +65,9 @@ def export_zip(course: Course, name: str, out: Path) -> Path:
             info = zipfile.ZipInfo(fname)
             info.external_attr = 0o100755 << 16
             z.writestr(info, text)
-        z.write(course.root / "pyproject.toml", "pyproject.toml")
         _add_tree(z, Path(autograder.__file__).parent, "autograder")
-        _add_tree(z, course.root / MARKER / name, f"{MARKER}/{name}")
-        z.write(sol, f"solutions/{name}.py")
-        for t in course.hidden_tests(name):
-            z.write(t, f"solutions/tests/{name}/{t.name}")
+        for f in course.grading_files(name):
+            z.write(f, f.relative_to(course.root).as_posix())
         z.writestr("gmgrade-course.txt", "gmgrade course for the Gradescope autograder\n")
     return out
 
@@ -80,12 +76,15 @@ def main(argv: list[str]) -> int:
     name, submission_dir, results = argv
     out = Path(results)
     # the worker starts (and imports torch) while this process imports torch and the tests
-    opts = GradeOptions()
-    early = sandbox.start_early(opts.sandbox, opts.memory_mb, opts.device)
+    early = None
     try:
+        course = Course(Path.cwd())
+        # the course's [tool.gmgrade] (its pyproject.toml is in the zip) and GMGRADE_* variables
+        cfg = config.load({}, course.root)
+        early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device)
+        opts = cfg.grade_options(include_hidden=True)
         from autograder.runner import grade_path
 
-        course = Course(Path.cwd())
         result, log = grade_path(course, name, Path(submission_dir), "submission", opts,
                                  early=early)
         data = result.to_dict()

@@ -57,6 +57,9 @@ def check(assignment: str, *functions: str, course: str | None = None,
     if unknown:
         raise TypeError(f"check() got an unexpected option {sorted(unknown)[0]!r}; it takes "
                         "timeout, memory, device, sandbox and course")
+    wrong = names_problem(assignment, functions)
+    if wrong:
+        return CheckReport(assignment if isinstance(assignment, str) else "check()", None, {}, wrong)
     try:
         the_course = Course(find_root(course))
         the_course.check_assignment(assignment)
@@ -82,6 +85,32 @@ def check(assignment: str, *functions: str, course: str | None = None,
         except GraderUnavailable as e:
             return CheckReport(assignment, None, defined, str(e))
     return CheckReport(assignment, _with_cell_numbers(result, [n for n, _ in cells]), defined)
+
+
+def names_problem(assignment: object, functions: tuple[object, ...]) -> str | None:
+    """What is wrong with how ``check`` was called, when its names are not strings: the
+    function itself instead of its name, a list of names, a variable instead of a quoted
+    assignment name; or None."""
+    if not isinstance(assignment, str):
+        return (f"check() takes the assignment's name in quotes, e.g. check(\"mle\"); it was "
+                f"given {_shown(assignment)}")
+    for f in functions:
+        if isinstance(f, (list, tuple, set)) and all(isinstance(n, str) for n in f):
+            names = ", ".join(f'"{n}"' for n in [assignment, *f])
+            return f"give each function name as its own argument: check({names})"
+        if not isinstance(f, str):
+            name = getattr(f, "__name__", None)
+            example = f'"{name}"' if isinstance(name, str) else '"gaussian_mle"'
+            return (f"check() takes function names in quotes, e.g. check(\"{assignment}\", "
+                    f"{example}); it was given {_shown(f)}")
+    return None
+
+
+def _shown(value: object) -> str:
+    """A value as a student would recognise it in a message (functions by their name)."""
+    name = getattr(value, "__name__", None)
+    kind = type(value).__name__
+    return f"the {kind} {name}" if isinstance(name, str) else f"{repr(value)[:60]} (of type {kind})"
 
 
 # --------------------------------------------------------------------------- the history

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_TIMEOUT = 10.0  # seconds per test unless --timeout says otherwise
+DEFAULT_MEMORY_MB = 4096  # per submission unless --memory says otherwise
 
 
 @dataclass(frozen=True)
 class GradeOptions:
     timeout: float = DEFAULT_TIMEOUT  # per test, seconds; tests' own @timeout limits scale with it
-    memory_mb: int = 4096
+    memory_mb: int = DEFAULT_MEMORY_MB
     device: str = "cpu"
     sandbox: str = "auto"
     include_hidden: bool = True
@@ -22,3 +23,7 @@ class GradeOptions:
     # GraderUnavailable once instead of failing every test (batches record a grader fault)
     report_grader_failure: bool = False
     functions: tuple[str, ...] = ()  # check: only the tests whose name mentions one of these
+    # verify: only these test functions (names without parameters), and which of the
+    # student's functions each test called (TestResult.calls)
+    tests: tuple[str, ...] = ()
+    record_calls: bool = False

@@ -38,7 +38,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from autograder.course import MARKER, Course
+from autograder.course import Course
 from autograder.results import SubmissionResult
 
 try:  # otter-grader is optional: only the export and otter's own runs need it
@@ -135,17 +135,10 @@ def _test_files(assignment: str, tests: list[dict]) -> dict[str, str]:
 def _course_members(course: Course, name: str) -> list[tuple[Path, str]]:
     import autograder
 
-    out = [(course.root / "pyproject.toml", "pyproject.toml")]
-    roots = [(Path(autograder.__file__).parent, "autograder"),
-             (course.root / MARKER / name, f"{MARKER}/{name}")]
-    for src, arc in roots:
-        out += [(p, f"{arc}/{p.relative_to(src).as_posix()}") for p in sorted(src.rglob("*"))
-                if p.is_file() and "__pycache__" not in p.parts]
-    sol = course.solution(name)
-    assert sol is not None
-    out.append((sol, f"solutions/{name}.py"))
-    out += [(t, f"solutions/tests/{name}/{t.name}") for t in course.hidden_tests(name)]
-    return out
+    engine = Path(autograder.__file__).parent
+    out = [(p, f"autograder/{p.relative_to(engine).as_posix()}") for p in sorted(engine.rglob("*"))
+           if p.is_file() and "__pycache__" not in p.parts]
+    return out + [(f, f.relative_to(course.root).as_posix()) for f in course.grading_files(name)]
 
 
 def export_zip(course: Course, name: str, out: Path, *, options: dict | None = None) -> Path:
@@ -223,17 +216,22 @@ def _with_bubblewrap(setup_sh: str) -> str:
 # ------------------------------------------------------------------ grading under otter
 
 
-def _options(raw: dict) -> "Any":
-    from autograder.options import GradeOptions
+def _options(course_root: Path, raw: dict) -> "Any":
+    """The course's options (its ``[tool.gmgrade]``, ``GMGRADE_*``), then the export's own."""
+    from dataclasses import replace
 
-    return GradeOptions(**{**raw, "include_hidden": True})
+    from autograder import config
+
+    return replace(config.load({}, course_root).grade_options(include_hidden=True),
+                   **{**raw, "include_hidden": True})
 
 
 def grade_file(course_root: Path, assignment: str, path: Path, options: dict) -> tuple[SubmissionResult, str]:
     """Grade one file with gmgrade's engine in a fresh trusted process (as ``gmgrade grade``)."""
     from autograder.batch import grade_one_isolated
 
-    return grade_one_isolated(Course(course_root), assignment, "submission", path, _options(options))
+    return grade_one_isolated(Course(course_root), assignment, "submission", path,
+                              _options(course_root, options))
 
 
 class GmgradePlugin(AbstractOtterPlugin):

@@ -153,7 +153,8 @@ class GradingPlugin:
     def __init__(self, *, assignment: str, public_dirs: list[Path],
                  make_student: Callable[[], StudentProxy] | None,
                  reference_path: Path | None, default_timeout: float,
-                 max_examples: int = DEFAULT_MAX_EXAMPLES, functions: tuple[str, ...] = ()) -> None:
+                 max_examples: int = DEFAULT_MAX_EXAMPLES, functions: tuple[str, ...] = (),
+                 tests: tuple[str, ...] = ()) -> None:
         self.assignment = assignment
         self.public_dirs = [p.resolve() for p in public_dirs]
         self.make_student = make_student
@@ -161,7 +162,9 @@ class GradingPlugin:
         self.default_timeout = default_timeout
         self.max_examples = max_examples
         self.functions = functions
+        self.tests = tests
         self.expected: list[Expected] = []
+        self.calls: dict[str, list[str]] = {}  # nodeid -> the student's functions it called
         self.outcomes: dict[str, Outcome] = {}
         self._student: StudentProxy | None = None
         self._reference: Reference | None = None
@@ -204,10 +207,19 @@ class GradingPlugin:
                 points=points.args[0] if points else 1.0, hidden=hidden,
                 timeout=self._limit(item)))
         if self.functions:  # only the tests whose name (the docstring's first line) mentions one
-            chosen = {e.nodeid for e in self.expected if mentions(e.name, self.functions)}
-            config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in chosen])
-            items[:] = [i for i in items if i.nodeid in chosen]
-            self.expected = [e for e in self.expected if e.nodeid in chosen]
+            self._keep(items, {e.nodeid for e in self.expected if mentions(e.name, self.functions)},
+                       config)
+        if self.tests:
+            self._keep(items, self._named(self.tests), config)
+
+    def _named(self, tests: tuple[str, ...]) -> set[str]:
+        """The node ids of the test functions called ``tests`` (any parameters)."""
+        return {e.nodeid for e in self.expected if e.test_id.split("[", 1)[0] in tests}
+
+    def _keep(self, items: list[pytest.Item], chosen: set[str], config: pytest.Config) -> None:
+        config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in chosen])
+        items[:] = [i for i in items if i.nodeid in chosen]
+        self.expected = [e for e in self.expected if e.nodeid in chosen]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
@@ -215,9 +227,12 @@ class GradingPlugin:
             return None  # pytest's own loop runs the tests
         serve, self.serve = self.serve, None
         if not self.collect_errors:  # else nothing is served: a fresh session reports them
-            def run_for(make_student: Callable[[], StudentProxy]) -> GradingPlugin:
-                """In a fork of this collected session: every test, for one student."""
+            def run_for(make_student: Callable[[], StudentProxy], only: tuple[str, ...] = ()) -> GradingPlugin:
+                """In a fork of this collected session: every test (or the test functions
+                ``only``), for one student."""
                 self.make_student = make_student
+                if only:
+                    self._keep(session.items, self._named(only), session.config)
                 try:
                     session.config.hook.pytest_runtestloop(session=session)
                 finally:
@@ -285,6 +300,7 @@ class GradingPlugin:
             proxy._start_test(self._limit(request.node), seed)
         yield
         if proxy is not None:
+            self.calls[request.node.nodeid] = list(proxy.called)
             proxy._finish_test()
 
     @pytest.fixture

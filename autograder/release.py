@@ -160,7 +160,7 @@ def _lines(files) -> set[str]:
 def leaks(course: Course, bundle: Path) -> list[str]:
     """Lines of hidden material found in the bundle.
 
-    Hidden material: every line of ``solutions/`` (references, banks, hidden tests) long
+    Hidden material: every line of ``solutions/`` (references, correct alternatives, hidden tests) long
     enough to be distinctive, minus the lines the published skeletons and public tests
     contain themselves (docstrings and signatures are shared on purpose). A hidden test
     may share a line with the public engine (e.g. a helper call); answers may not.

@@ -30,6 +30,7 @@ class TestResult:
     hidden: bool
     timed_out: bool = False
     grader_error: bool = False
+    calls: tuple[str, ...] | None = None  # the student's functions it called (verify only)
 
     @property
     def visibility(self) -> str:
@@ -46,7 +47,8 @@ class TestResult:
             "output_format": "text",
             "visibility": self.visibility,
             "extra_data": {"id": self.test_id, "timed_out": self.timed_out,
-                           "grader_error": self.grader_error},
+                           "grader_error": self.grader_error,
+                           **({"calls": list(self.calls)} if self.calls is not None else {})},
         }
 
     @classmethod
@@ -55,7 +57,8 @@ class TestResult:
         return cls(test_id=extra["id"], name=d["name"], score=float(d["score"]),
                    max_score=float(d["max_score"]), passed=d["status"] == "passed",
                    output=d["output"], hidden=d["visibility"] != "visible",
-                   timed_out=bool(extra.get("timed_out")), grader_error=bool(extra.get("grader_error")))
+                   timed_out=bool(extra.get("timed_out")), grader_error=bool(extra.get("grader_error")),
+                   calls=tuple(extra["calls"]) if "calls" in extra else None)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ class SubmissionResult:
 
     @property
     def full_marks(self) -> bool:
-        return self.score >= self.max_score - 1e-9
+        """All the points of at least one test (a submission that never reached its tests,
+        with nothing to score, does not have full marks)."""
+        return self.max_score > 0 and self.score >= self.max_score - 1e-9
 
     def output_text(self) -> str:
         lines = []

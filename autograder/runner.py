@@ -18,7 +18,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -45,9 +45,9 @@ def _test_files(course: Course, assignment: str, include_hidden: bool) -> list[P
     return files
 
 
-Tests = Callable[[Callable[[], StudentProxy]], GradingPlugin]
-"""Runs every grading test of one submission, given how to make its ``student``; returns the
-plugin holding what was expected and each test's outcome."""
+Tests = Callable[[Callable[[], StudentProxy], tuple[str, ...]], GradingPlugin]
+"""Runs every grading test of one submission (or only the test functions named), given how
+to make its ``student``; returns the plugin holding what was expected and each test's outcome."""
 
 
 def make_plugin(course: Course, assignment: str, opts: GradeOptions,
@@ -56,13 +56,14 @@ def make_plugin(course: Course, assignment: str, opts: GradeOptions,
         assignment=assignment, public_dirs=[course.public_dir(assignment)],
         make_student=make_student,
         reference_path=course.solution(assignment) if opts.include_hidden else None,
-        default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions)
+        default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions,
+        tests=opts.tests)
 
 
 def fresh_tests(course: Course, assignment: str, opts: GradeOptions) -> Tests:
     """A whole pytest session for the submission: start-up, collection, tests."""
-    def run(make_student: Callable[[], StudentProxy]) -> GradingPlugin:
-        plugin = make_plugin(course, assignment, opts, make_student)
+    def run(make_student: Callable[[], StudentProxy], only: tuple[str, ...] = ()) -> GradingPlugin:
+        plugin = make_plugin(course, assignment, replace(opts, tests=only), make_student)
         run_pytest(_test_files(course, assignment, opts.include_hidden), plugin, course.root)
         return plugin
 
@@ -95,7 +96,7 @@ def grade_path(course: Course, assignment: str, path: Path, student: str,
             early.kill()
         why = (str(e) if isinstance(e, submission.SubmissionError)
                else f"could not read the submission: {e.strerror or e}")
-        return _all_failed(assignment, student, tests, why, start), ""
+        return _all_failed(assignment, student, tests, why, start, opts), ""
     return grade_cells(course, assignment, sub, opts, tests, start, early=early)
 
 
@@ -135,7 +136,7 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
         return StudentProxy(session, timeout=opts.timeout, cpu_seconds=int(opts.timeout * 3) + 5)
 
     try:
-        result, log = _run(assignment, sub.student, tests, make_student, start)
+        result, log = _run(assignment, sub.student, tests, make_student, start, opts)
     except RuntimeError as e:  # the tests could not be collected
         if opts.report_grader_failure:
             raise GraderUnavailable(explain_grader_failure(str(e), assignment, backend)) from None
@@ -164,8 +165,8 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
 
 
 def _run(assignment: str, student: str, run_tests: Tests, make_student,
-         start: float) -> tuple[SubmissionResult, str]:
-    plugin = run_tests(make_student)
+         start: float, opts: GradeOptions) -> tuple[SubmissionResult, str]:
+    plugin = run_tests(make_student, opts.tests)
     tests = []
     log_lines = list(plugin.collect_errors)
     for exp in plugin.expected:
@@ -179,7 +180,8 @@ def _run(assignment: str, student: str, run_tests: Tests, make_student,
         tests.append(TestResult(test_id=exp.test_id, name=exp.name,
                                 score=exp.points if passed else 0.0, max_score=exp.points,
                                 passed=passed, output=out_text, hidden=exp.hidden,
-                                timed_out=to, grader_error=ge))
+                                timed_out=to, grader_error=ge,
+                                calls=tuple(plugin.calls.get(exp.nodeid, ())) if opts.record_calls else None))
     if plugin.collect_errors:
         raise RuntimeError("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
     result = SubmissionResult(student=student, assignment=assignment, status=Status.GRADED,
@@ -189,11 +191,11 @@ def _run(assignment: str, student: str, run_tests: Tests, make_student,
 
 
 def _all_failed(assignment: str, student: str, run_tests: Tests, message: str,
-                start: float) -> SubmissionResult:
+                start: float, opts: GradeOptions) -> SubmissionResult:
     def make_student() -> StudentProxy:
         raise WorkerUnavailable(message)
 
-    result, _ = _run(assignment, student, run_tests, make_student, start)
+    result, _ = _run(assignment, student, run_tests, make_student, start, opts)
     tests = tuple(TestResult(test_id=t.test_id, name=t.name, score=0.0, max_score=t.max_score,
                              passed=False, output=message, hidden=t.hidden) for t in result.tests)
     return SubmissionResult(student=student, assignment=assignment, status=Status.ERROR,

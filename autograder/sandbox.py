@@ -61,6 +61,7 @@ from pathlib import Path
 
 import autograder
 from autograder import compat
+from autograder.options import DEFAULT_MEMORY_MB
 
 try:
     import resource
@@ -74,7 +75,7 @@ UID_RANGE = (2_000_000_000, 2_100_000_000)  # per-sandbox user ids (when the gra
 
 @dataclass(frozen=True)
 class Limits:
-    memory_mb: int = 4096
+    memory_mb: int = DEFAULT_MEMORY_MB
     cpu_seconds: int = 600  # whole worker lifetime; per-test CPU is set per child
     file_mb: int = 64
     processes: int = 256

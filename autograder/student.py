@@ -428,6 +428,7 @@ class StudentProxy:
         self._deadline: float | None = None
         self._seed = 0
         self.answered: list[str] = []
+        self.called: list[str] = []
 
     # called by the runner around each test
     def _start_test(self, timeout: float, seed: int = 0) -> None:
@@ -436,6 +437,7 @@ class StudentProxy:
         self._timeout = timeout
         self._seed = seed
         self.answered: list[str] = []  # functions that returned a value in this test
+        self.called: list[str] = []  # functions this test called, answered or not
         self._deadline: float | None = None  # starts at the first call, once the worker is up
         self._poisoned = None
 
@@ -454,6 +456,8 @@ class StudentProxy:
         if self._poisoned is not None:
             # After a timeout or crash the rest of this test fails the same way, at once.
             raise type(self._poisoned)(self._poisoned.feedback)
+        if fn not in self.called:
+            self.called.append(fn)
         try:
             info = self._session.ensure_started()
             if fn not in info.functions:

@@ -7,6 +7,7 @@ listing has been checked (member count, links, absolute or ``..`` paths, total s
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 import zipfile
@@ -41,7 +42,7 @@ def _decode(data: bytes, name: str) -> str:
         raise SubmissionError(f"{name} is {len(data) / 1e6:.1f} MB; submissions are limited to "
                               f"{MAX_SOURCE_BYTES / 1e6:.0f} MB (remove large outputs or data)")
     if not data.strip():
-        raise SubmissionError(f"{name} is empty")
+        raise SubmissionError(f"{name} is empty; save your work in it first")
     if b"\x00" in data:
         raise SubmissionError(f"{name} is not a text file (it contains binary data)")
     try:
@@ -73,10 +74,17 @@ def notebook_cells(text: str, name: str) -> tuple[list[str], list[str]]:
     import nbformat
 
     try:
+        json.loads(text)
+    except json.JSONDecodeError as e:  # a truncated or hand-edited file: say where it breaks
+        raise SubmissionError(f"{name} is not a valid Jupyter notebook: it is not valid JSON "
+                              f"({e.msg} at line {e.lineno}, column {e.colno}); open it in "
+                              "Jupyter and save it again, or export it as a .py file") from None
+    try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as e:  # noqa: BLE001 - any malformed notebook
         raise SubmissionError(f"{name} is not a valid Jupyter notebook ({type(e).__name__}: "
-                              f"{str(e)[:200]})") from None
+                              f"{str(e)[:200]}); open it in Jupyter and save it again, or export "
+                              "it as a .py file") from None
     cells, notes = [], []
     dropped = 0
     raw_cells = nb.get("cells", [])
@@ -125,7 +133,8 @@ def _pick(candidates: list[str], assignment: str, where: str) -> tuple[str, list
                          f"{PurePosixPath(code[0]).name}, the only Python file (please use the "
                          "expected name next time)"]
     if not code:
-        raise SubmissionError(f"no {wanted[0]} or {wanted[1]} found in {where}")
+        raise SubmissionError(f"no {wanted[0]} or {wanted[1]} found in {where}; put your work in "
+                              "a file of that name there")
     names = ", ".join(sorted(PurePosixPath(c).name for c in code)[:8])
     raise SubmissionError(f"no {wanted[0]} or {wanted[1]} found in {where}, and several other "
                           f"Python files ({names}); name your file {wanted[0]} or {wanted[1]}")
@@ -188,24 +197,28 @@ def _from_folder(path: Path, assignment: str) -> tuple[bytes, str, list[str]]:
 def load(path: Path, assignment: str, student: str | None = None) -> Submission:
     """Read the submission at ``path`` (file, folder or zip) for ``assignment``."""
     student = student or path.stem
+    kinds = f"{assignment}.py, {assignment}.ipynb, or a folder or .zip holding one"
     if path.is_symlink():
         raise SubmissionError(f"{path.name} is a symbolic link; submit the file itself")
-    if path.is_dir():
-        data, name, notes = _from_folder(path, assignment)
-    elif path.suffix == ".zip":
-        data, name, notes = _from_zip(path, assignment)
-    elif path.suffix in SUFFIXES:
-        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
-            # a named pipe would block the grader for ever, a device would never end
-            raise SubmissionError(f"{path.name} is not a regular file; submit the file itself")
-        if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise SubmissionError(f"{path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MB")
-        data, name, notes = path.read_bytes(), path.name, []
-    elif not path.exists():
-        raise SubmissionError(f"{path} does not exist")
-    else:
-        raise SubmissionError(f"{path.name}: submit {assignment}.py, {assignment}.ipynb, a folder "
-                              "or a .zip")
+    if not path.exists():
+        raise SubmissionError(f"{path} does not exist; give the path of your {kinds}")
+    if not (path.is_dir() or path.suffix in (".zip", *SUFFIXES)):
+        raise SubmissionError(f"{path.name} is not a submission for {assignment}; submit {kinds}")
+    try:
+        if path.is_dir():
+            data, name, notes = _from_folder(path, assignment)
+        elif path.suffix == ".zip":
+            data, name, notes = _from_zip(path, assignment)
+        else:
+            if not stat.S_ISREG(path.stat().st_mode):
+                # a named pipe would block the grader for ever, a device would never end
+                raise SubmissionError(f"{path.name} is not a regular file; submit the file itself")
+            if path.stat().st_size > MAX_SOURCE_BYTES:
+                raise SubmissionError(f"{path.name} is larger than {MAX_SOURCE_BYTES // 2**20} MB")
+            data, name, notes = path.read_bytes(), path.name, []
+    except OSError as e:  # no permission to read it, or it vanished meanwhile
+        raise SubmissionError(f"cannot read {e.filename or path} ({e.strerror or e}); make sure "
+                              "the file can be read, or copy it somewhere it can") from None
     cells, more = parse(data, name)
     return Submission(student=student, cells=cells, filename=name, notes=notes + more)
 

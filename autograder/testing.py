@@ -21,6 +21,7 @@ mistake matches, a hint naming it.
 
 from __future__ import annotations
 
+import cmath
 import math
 from typing import Any, Mapping
 
@@ -157,12 +158,14 @@ def expect_tensor(got: Any, *, call: str, inputs: Mapping[str, Any] | None = Non
         fail(f"{where}\n  returned a tensor on {got.device.type}, expected {torch.device(device).type} "
              "(the device of the input). Create new tensors with device=x.device.")
     if finite and got.is_floating_point() and not torch.isfinite(got).all():
-        bad = (~torch.isfinite(got)).nonzero()
-        idx = tuple(bad[0].tolist()) if bad.numel() else ()
-        val = got[idx].item() if got.dim() else got.item()
-        fail(f"{where}\n  returned non-finite values ({int((~torch.isfinite(got)).sum())} of "
-             f"{got.numel()}; e.g. {_num(val)} at index {idx}). Look for log(0), division by zero "
-             "or exp() of a large number; the docstring says which stable form to use.")
+        if got.dim() == 0:
+            what = f"returned {_num(got.item())}, a non-finite value"
+        else:
+            idx = tuple((~torch.isfinite(got)).nonzero()[0].tolist())
+            what = (f"returned non-finite values ({int((~torch.isfinite(got)).sum())} of "
+                    f"{got.numel()}; the first is {_num(got[idx].item())} at index {idx})")
+        fail(f"{where}\n  {what}. Look for log(0), division by zero or exp() of a large "
+             "number; the docstring says which stable form to use.")
     return got
 
 
@@ -213,14 +216,44 @@ def hint_for(got: Any, mistakes: Mapping[str, Any] | None, rtol: float, atol: fl
         f"\n    - {m}" for m in matched)
 
 
-def _table(got: torch.Tensor, expected: torch.Tensor, mask: torch.Tensor, rows: int = 5) -> str:
-    bad = (~mask).nonzero()
-    lines = ["    index        | got            | expected"]
-    for idx in bad[:rows].tolist():
-        i = tuple(idx)
-        g = got[i].item() if got.dim() else got.item()
-        e = expected[i].item() if expected.dim() else expected.item()
-        lines.append(f"    {str(i):<12} | {_num(g):<14} | {_num(e)}")
+def _off_by(got: complex, expected: complex, rtol: float, atol: float) -> str:
+    """How far one value is from the expected one, in numbers a student can act on: the
+    difference and what the tolerance allows there. A relative error is named only where
+    the relative tolerance sets the limit; next to an expected 0 it is a meaningless huge
+    number, so there the absolute difference and the absolute tolerance speak alone."""
+    if not cmath.isfinite(expected):
+        return "a non-finite expected value must be matched exactly"
+    if not cmath.isfinite(got):
+        return "a non-finite value where a finite one was expected"
+    diff = abs(got - expected)
+    allowed = atol + rtol * abs(expected)  # what torch.isclose accepts here
+    if allowed == 0:
+        return f"off by {_num(diff)} where it must match exactly"
+    if rtol * abs(expected) > atol:
+        return (f"off by {_num(diff)}, a relative error of {diff / abs(expected):.3g} where at "
+                f"most {allowed / abs(expected):.3g} is allowed")
+    return f"off by {_num(diff)} where at most {allowed:.3g} is allowed"
+
+
+def _worst_first(got: torch.Tensor, expected: torch.Tensor, mask: torch.Tensor,
+                 rtol: float, atol: float) -> list[tuple[int, ...]]:
+    """Indices of the mismatched entries, the furthest beyond their tolerance first (a
+    non-finite mismatch counts as furthest); entries equally far keep their order."""
+    diff = (got - expected).abs()
+    over = diff / (atol + rtol * expected.abs())
+    over = torch.where(torch.isnan(over), torch.full_like(over, math.inf), over)
+    over = torch.where(mask, torch.full_like(over, -1.0), over).reshape(-1)
+    order = torch.sort(over, descending=True, stable=True).indices[:int((~mask).sum())]
+    return [tuple(int(i) for i in torch.unravel_index(k, got.shape)) for k in order]
+
+
+def _table(got: torch.Tensor, expected: torch.Tensor, worst: list[tuple[int, ...]],
+           rows: int = 5) -> str:
+    lines = ["    index        | got            | expected       | off by"]
+    for i in worst[:rows]:
+        g, e = got[i].item(), expected[i].item()
+        diff = _num(abs(g - e)) if cmath.isfinite(g) and cmath.isfinite(e) else "—"
+        lines.append(f"    {str(i):<12} | {_num(g):<14} | {_num(e):<14} | {diff}")
     return "\n".join(lines)
 
 
@@ -270,19 +303,19 @@ def expect_close(got: Any, expected: Any, *, call: str, inputs: Mapping[str, Any
     mask = _close_mask(got, expected, rtol, atol)
     if bool(mask.all()):
         return
-    g64 = got.detach().to("cpu", torch.float64)
-    e64 = expected.detach().to("cpu", torch.float64)
-    diff = (g64 - e64).abs()
-    diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
-    rel = diff / e64.abs().clamp_min(1e-300)
+    wide = torch.complex128 if got.is_complex() or expected.is_complex() else torch.float64
+    g, e = got.detach().to("cpu", wide), expected.detach().to("cpu", wide)
     text = where
     if expected.dim() == 0:
-        text += f"\n  returned {_num(g64.item())}, expected {_num(e64.item())}"
+        text += (f"\n  returned {_num(g.item())}, expected {_num(e.item())}; "
+                 f"{_off_by(g.item(), e.item(), rtol, atol)}")
     else:
-        n_bad = int((~mask).sum())
-        text += (f"\n  {n_bad} of {mask.numel()} values differ (max abs error {_num(diff.max().item())}, "
-                 f"max rel error {_num(rel.max().item())}; tolerance rtol={rtol:g}, atol={atol:g}):\n"
-                 + _table(g64, e64, mask))
+        worst = _worst_first(g, e, mask, rtol, atol)
+        w = worst[0]
+        text += (f"\n  {len(worst)} of {mask.numel()} values differ (tolerance rtol={rtol:g}, "
+                 f"atol={atol:g}); the worst is at index {w}: got {_num(g[w].item())}, expected "
+                 f"{_num(e[w].item())}; {_off_by(g[w].item(), e[w].item(), rtol, atol)}:\n"
+                 + _table(g, e, worst))
     text += hint_for(got, mistakes, rtol, atol)
     fail(text)
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from autograder.runner import GradeOptions, Tests
 
 COLLECT_TIMEOUT = 300.0  # seconds an assignment template may take to collect the tests
+PER_REQUEST = ("tests", "record_calls")  # GradeOptions a collected session applies per child
 
 
 def course_imports(course: "Course", assignments: Iterable[str]) -> list[str]:
@@ -53,9 +54,9 @@ def course_imports(course: "Course", assignments: Iterable[str]) -> list[str]:
     bert) instead of every submission importing them again."""
     names: set[str] = set()
     for a in assignments:
-        files = course.public_tests(a) + course.hidden_tests(a)
-        sol = course.solution(a)
-        for path in files + ([sol] if sol else []):
+        for path in course.grading_files(a):
+            if path.suffix != ".py" or path == course.skeleton(a):
+                continue
             try:
                 tree = ast.parse(path.read_text(encoding="utf-8"))
             except (OSError, SyntaxError, UnicodeDecodeError):
@@ -228,10 +229,12 @@ def _child(conn: socket.socket, request: str, stderr_path: str, tests: "Tests | 
 
 
 def _template_key(request: str) -> str | None:
-    """What an assignment template is collected for: course, assignment, options."""
+    """What an assignment template is collected for: course, assignment, options (but not
+    the per-request ones: which tests run, whether their calls are recorded)."""
     try:
         req = json.loads(Path(request).read_text())
-        return json.dumps([req["course"], req["assignment"], req["options"]], sort_keys=True)
+        options = {k: v for k, v in req["options"].items() if k not in PER_REQUEST}
+        return json.dumps([req["course"], req["assignment"], options], sort_keys=True)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a plain fork reports it
 

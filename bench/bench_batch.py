@@ -9,7 +9,8 @@ In one run, on the same machine:
 2. the same batch through the Ray executor (``--jobs 2``: a 2-CPU Ray instance started
    here): the cost of starting Ray, and grading with Ray already up, against local;
 3. ``otter run`` on the otter export of ``mle`` (one notebook at a time, as otter runs)
-   against ``gmgrade grade --jobs 1`` on the same K notebooks, made from the bank.
+   against ``gmgrade grade --jobs 1`` on the same K notebooks, made from mle's correct
+   alternatives and known mistakes.
 
 Every run grades from scratch (a fresh output folder). The figures depend on the machine
 and its load: the load average is printed with them.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.assign import to_notebook  # noqa: E402
 from autograder.batch import connect_ray, grade_batch  # noqa: E402
 from autograder.course import Course  # noqa: E402
+from autograder.mistakes import load, materialise  # noqa: E402
 from autograder.runner import GradeOptions  # noqa: E402
 
 BATCH = ROOT / "examples" / "mle_batch"
@@ -115,13 +117,15 @@ def bench_otter(course: Course, where: Path, k: int) -> None:
         return
     from autograder import otter as gm_otter
 
-    right, wrong = course.bank("mle", "correct"), course.bank("mle", "wrong")
+    right = [(p.stem, p.read_text()) for p in course.alternatives("mle")]
+    wrong = [(m.id, materialise(course, "mle", m.id)) for m in load(course.mistakes_file("mle"))]
     bank = [p for pair in zip(right, wrong) for p in pair][:k]  # correct, wrong, correct, …
     nbs = where / "notebooks"
     nbs.mkdir()
-    for p in bank:
-        (nbs / f"{p.stem}.ipynb").write_text(to_notebook(p.read_text()))
-    print(f"\n== otter run vs gmgrade grade: {len(bank)} notebooks from solutions/bank/mle")
+    for stem, source in bank:
+        (nbs / f"{stem}.ipynb").write_text(to_notebook(source))
+    print(f"\n== otter run vs gmgrade grade: {len(bank)} notebooks: mle's correct alternatives "
+          "and known mistakes")
     t = time.perf_counter()
     zip_path = gm_otter.export_zip(course, "mle", where / "mle-otter.zip")
     print(f"{'gmgrade export otter mle':50s} {time.perf_counter() - t:8.1f} s")
@@ -157,7 +161,7 @@ def bench_otter(course: Course, where: Path, k: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--copies", type=int, default=1, help="copies of each entry of examples/mle_batch")
-    ap.add_argument("--notebooks", type=int, default=3, help="bank notebooks for the otter comparison")
+    ap.add_argument("--notebooks", type=int, default=3, help="notebooks for the otter comparison")
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--no-otter", action="store_true")
     args = ap.parse_args()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import main
+from tests.material import correct
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = ROOT / "examples" / "mle_batch"
@@ -157,7 +158,7 @@ def test_student_folders_hold_only_what_the_student_may_see(tmp_path):
 
 
 def test_check_public_only(tmp_path, capsys):
-    code = main(["check", "mle", str(ROOT / "solutions" / "bank" / "mle" / "correct" / "loops.py")])
+    code = main(["check", "mle", str(correct("mle", "loops.py"))])
     out = capsys.readouterr().out
     assert code == 0 and "public tests passed" in out and "hidden" not in out.split("\n")[1]
     code = main(["check", "mle", str(ROOT / "assignments" / "mle" / "mle.py")])
@@ -176,7 +177,7 @@ def test_notebook_with_failing_and_slow_cells_is_graded_on_its_functions(course,
 
     from autograder.runner import GradeOptions, grade_path
 
-    good = (ROOT / "solutions" / "bank" / "mle" / "correct" / "other_formulas.py").read_text()
+    good = (correct("mle", "other_formulas.py")).read_text()
     cells = [good, "raise RuntimeError('exploration failed')", "import time\nwhile True:\n    time.sleep(0.1)",
              "%timeit bernoulli_mle(torch.ones(3))"]
     nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
@@ -195,7 +196,7 @@ def test_an_answer_of_the_wrong_structure_is_named_to_the_student(course, tmp_pa
     """gaussian_mle returning one tensor instead of (mu, var): a clear failure, no grader fault."""
     from autograder.runner import GradeOptions, grade_path
 
-    good = ROOT / "solutions" / "bank" / "mle" / "correct" / "other_formulas.py"
+    good = correct("mle", "other_formulas.py")
     path = tmp_path / "mle.py"
     path.write_text(good.read_text() + "\n\ndef gaussian_mle(x):\n    return x.mean()  # no variance\n")
     result, _ = grade_path(course, "mle", path, "s", GradeOptions())

@@ -15,11 +15,12 @@ from autograder.release import release
 
 ROOT = Path(__file__).resolve().parents[2]
 NONPOSIX = Path(__file__).resolve().parent / "nonposix"
-WRONG = ROOT / "solutions" / "bank" / "mle" / "wrong" / "unbiased_variance.py"
+WRONG = mistake("mle", "unbiased_variance")
 
 RUN_NOTEBOOK = """
 import sys, nbformat
 from nbclient import NotebookClient
+from tests.material import mistake
 nb = nbformat.read(sys.argv[1], as_version=4)
 NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                resources={"metadata": {"path": sys.argv[2]}}).execute()

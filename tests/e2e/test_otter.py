@@ -20,10 +20,11 @@ pytest.importorskip("ipykernel", reason="otter run needs a kernel: pip install -
 from autograder import otter  # noqa: E402
 from autograder.assign import to_notebook  # noqa: E402
 from autograder import results as res  # noqa: E402
+from tests.material import correct, mistake
 
 ROOT = Path(__file__).resolve().parents[2]
-RIGHT = ROOT / "solutions" / "bank" / "mle" / "correct" / "loops.py"
-WRONG = ROOT / "solutions" / "bank" / "mle" / "wrong" / "unbiased_variance.py"
+RIGHT = correct("mle", "loops.py")
+WRONG = mistake("mle", "unbiased_variance")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_zip_is_in_otters_format(otter_zip):
     assert len(ids) == len(set(ids)) > 10 and "test_gaussian_mle_values" in ids
     assert all("OK_FORMAT = False" in t for t in tests.values())
     assert "gmgrade/solutions/tests/mle/test_hidden.py" in names
-    assert not any("/bank/" in n for n in names)
+    assert not any(n.startswith(("solutions/mistakes", "solutions/correct")) or "/mistakes/" in n or "/correct/" in n for n in names)
 
 
 def test_correct_notebook_gets_full_marks_and_its_code_never_runs_in_otters_kernel(otter_zip, tmp_path):

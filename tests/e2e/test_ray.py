@@ -11,7 +11,8 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="needs Ray: pip install -e '.[ray]'")
 
-from autograder.batch import RAY_LOOPBACK_ENV, check_cluster, pack_submission, unpack_submission  # noqa: E402
+from autograder.batch import (RAY_LOOPBACK_ENV, check_cluster, node_slots, pack_submission,  # noqa: E402
+                              unpack_submission)
 from autograder.cli import main  # noqa: E402
 from autograder.runner import GradeOptions  # noqa: E402
 
@@ -96,6 +97,16 @@ def test_cluster_check():
     with pytest.raises(RuntimeError, match="no CPUs"):
         check_cluster({"GPU": 1.0}, GradeOptions(), 0.25)
     check_cluster({"CPU": 8.0, "GPU": 1.0}, GradeOptions(device="cuda"), 0.25)
+
+
+def test_one_grader_per_live_node_with_a_slot_per_cpu_or_gpu_share():
+    nodes = [{"NodeID": "a", "Alive": True, "Resources": {"CPU": 16.0, "GPU": 1.0}},
+             {"NodeID": "b", "Alive": True, "Resources": {"CPU": 8.0}},
+             {"NodeID": "c", "Alive": False, "Resources": {"CPU": 8.0}},
+             {"NodeID": "d", "Alive": True, "Resources": {"CPU": 0.5}}]
+    assert node_slots(nodes, GradeOptions(), 0.25) == [("a", 16, 0.0), ("b", 8, 0.0)]
+    assert node_slots(nodes, GradeOptions(device="cuda"), 0.25) == [("a", 4, 1.0)]
+    assert node_slots(nodes, GradeOptions(device="cuda"), 1.0) == [("a", 1, 1.0)]
 
 
 def test_address_needs_the_ray_executor(tmp_path, capsys):

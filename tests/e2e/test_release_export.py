@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from autograder.release import leaks, release
+from tests.material import correct, mistake
 
 ROOT = Path(__file__).resolve().parents[2]
-WRONG = ROOT / "solutions" / "bank" / "mle" / "wrong" / "unbiased_variance.py"
-RIGHT = ROOT / "solutions" / "bank" / "mle" / "correct" / "loops.py"
+WRONG = mistake("mle", "unbiased_variance")
+RIGHT = correct("mle", "loops.py")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_gradescope_zip_runs_in_a_fake_autograder_tree(course, tmp_path, submiss
     with zipfile.ZipFile(z) as f:
         names = f.namelist()
         assert {"setup.sh", "run_autograder"} <= set(names)
-        assert not any("/bank/" in n for n in names)
+        assert not any(n.startswith(("solutions/mistakes", "solutions/correct")) or "/mistakes/" in n or "/correct/" in n for n in names)
         f.extractall(root / "source")
     (root / "submission").mkdir()
     shutil.copy(submission, root / "submission" / "mle.py")

@@ -15,6 +15,7 @@ from autograder.results import Status
 from autograder.runner import GradeOptions, request_json
 from autograder.warm import WarmRunner
 from tests.conftest import ROOT
+from tests.material import mistake
 
 
 def children_of(pid: int) -> list[int]:
@@ -54,7 +55,7 @@ def warm():
 def test_fork_grades_like_a_fresh_process(course, warm, kind):
     """First and again later in the batch, through the assignment template: the same score
     and every test's feedback as a fresh ``autograder.runner`` process."""
-    path = course.bank("mle", kind)[0]
+    path = mistake("mle", "unbiased_variance") if kind == "wrong" else course.alternatives("mle")[0]
     fresh, _ = grade_one_isolated(course, "mle", "fresh", path, GradeOptions())
     forked = [grade_one_isolated(course, "mle", f"forked{i}", path, GradeOptions(), warm)[0]
               for i in range(2)]
@@ -66,6 +67,23 @@ def test_fork_grades_like_a_fresh_process(course, warm, kind):
         assert fresh.full_marks
     assert feedback(fresh) == feedback(forked[0]) == feedback(forked[1])
     assert fresh.score == forked[0].score == forked[1].score
+
+
+def test_chosen_tests_and_recorded_calls_are_per_request(course, warm):
+    """verify's options (only some test functions; the student's functions each test called)
+    apply per submission: the template collected without them grades them like a fresh run."""
+    only = GradeOptions(tests=("test_gaussian_mle_values", "test_inputs_not_modified"))
+    path = mistake("mle", "unbiased_variance")
+    fresh, _ = grade_one_isolated(course, "mle", "fresh", path, only)
+    forked, _ = grade_one_isolated(course, "mle", "forked", path, only, warm)
+    assert feedback(fresh) == feedback(forked)
+    assert {t.test_id.split("[")[0] for t in forked.tests} == set(only.tests)
+    assert not forked.tests[0].passed and forked.tests[0].calls is None
+    recorded, _ = grade_one_isolated(course, "mle", "ref", course.solution("mle"),
+                                     GradeOptions(record_calls=True), warm)
+    calls = {t.test_id.split("[")[0]: t.calls for t in recorded.tests}
+    assert recorded.full_marks and calls["test_gaussian_mle_values"] == ("gaussian_mle",)
+    assert set(calls["test_inputs_not_modified"]) >= {"gaussian_mle", "mvn_mle"}
 
 
 LEAK_TESTS = """

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.redteam import generated
+from tests.material import correct
 
 HERE = Path(__file__).resolve().parent
 ATTACKS = HERE / "attacks"
@@ -352,7 +353,7 @@ def prepare(backend: str, attacks: list[Attack]) -> Run:
               port=0)
     _make_course(ctx.course, secret)
     ctx.skeleton = (ctx.course / "assignments" / "mle" / "mle.py").read_text()
-    ctx.victim = (ROOT / "solutions" / "bank" / "mle" / "correct" / "other_formulas.py").read_text()
+    ctx.victim = (correct("mle", "other_formulas.py")).read_text()
     for d, mode in ((ctx.batch, 0o755), (ctx.canary, 0o777), (ctx.tmp, 0o755)):
         d.mkdir()
         os.chmod(d, mode)

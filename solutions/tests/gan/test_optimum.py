@@ -114,8 +114,13 @@ def test_js_batch_dims(student, reference, rng):
     p = _dists(rng, (3, 4, 6))
     q = _dists(rng, (4, 6))
     got = student.js_divergence(p, q)
+    m = 0.5 * (p + q)
     expect_close(got, reference.js_divergence(p, q), call="js_divergence(p, q)", inputs={"p": p, "q": q},
-                 rtol=1e-5, atol=1e-7)
+                 rtol=1e-5, atol=1e-7,
+                 mistakes={"the sums run over dim 1: reduce the last dim (dim=-1), which holds the K "
+                           "probabilities, so leading batch dims stay":
+                           lambda: 0.5 * ((torch.xlogy(p, p) - torch.xlogy(p, m)).sum(1)
+                                          + (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(1))})
 
 
 @points(1)
@@ -167,7 +172,15 @@ def _v_mistakes(p: torch.Tensor, q: torch.Tensor, v: torch.Tensor) -> dict:
         "D* and 1 − D* look swapped: the real data term uses log D*, the generated one "
         "log(1 − D*)": lambda: (torch.xlogy(p, q / (p + q).clamp_min(1e-300))
                                 + torch.xlogy(q, p / (p + q).clamp_min(1e-300))).sum(-1),
+        "0 · log 0 gave NaN where p_data or p_model is 0: those terms contribute 0; use "
+        "torch.xlogy(a, b) = a · log b with this convention": lambda: _naive_value(p, q),
     }
+
+
+def _naive_value(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """V(D*, G) with p · log(p / (p + q)) written out: NaN wherever a probability is 0."""
+    safe = torch.where(p + q == 0, torch.ones_like(p), p + q)
+    return (p * torch.log(p / safe) + q * torch.log(q / safe)).sum(-1)
 
 
 @points(2)

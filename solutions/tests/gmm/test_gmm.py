@@ -458,7 +458,10 @@ def test_fit_gmm_stopping_rule(student, reference):
                length_hint=f"with tol={tol:.4g} the improvements ℓ(θᵗ) − ℓ(θᵗ⁻¹) are "
                         f"{[float(f'{v:.3g}') for v in (hist[1:] - hist[:-1]).tolist()]}: stop "
                         f"after the first iteration whose (absolute, not relative) improvement "
-                        f"is below tol, and include that iteration in the history")
+                        f"is below tol, and include that iteration in the history",
+               mistakes={"all 100 iterations ran, as if tol were ignored: stop after the first "
+                         "iteration whose improvement ℓ(θᵗ) − ℓ(θᵗ⁻¹) is below tol":
+                         lambda: reference.fit_gmm(x, w0, m0, c0, n_iter=100, tol=-math.inf)})
     # the cap on the number of iterations
     for n_iter in (3, 0):
         expected = reference.fit_gmm(x, w0, m0, c0, n_iter=n_iter, tol=0.0)

@@ -180,7 +180,9 @@ def test_mvn_mle_values(student, reference, rng, n, d):
     expect_close(got, want, call="mvn_mle(x)", inputs={"x": x}, rtol=1e-7, atol=1e-9,
                  mistakes={UNBIASED: (x.mean(0), torch.cov(x.T, correction=1).reshape(d, d)),
                            "the covariance is (D, D): center the data and use centered.T @ centered":
-                           (x.mean(0), (x - x.mean(0)) @ (x - x.mean(0)).T / n)})
+                           (x.mean(0), (x - x.mean(0)) @ (x - x.mean(0)).T / n),
+                           "looks like the second moment (1/N) Σ x xᵀ: subtract the mean before the "
+                           "outer product": (x.mean(0), x.T @ x / n)})
 
 
 @points(1)
