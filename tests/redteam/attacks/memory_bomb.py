@@ -1,8 +1,8 @@
 """ATTACK: memory bombs — map memory until the worker's address-space limit refuses, then
-the fork-and-allocate trick that a per-process address-space limit does not stop: many children each
-holding just under the per-process limit. Capped at 3 GB in total so that a failing defence
-is detected (RT-ESCAPED when it got more than the 1.5 GB the harness allows) without
-exhausting the machine.
+the fork-and-allocate trick that a per-process address-space limit does not stop: many
+children each holding just under the per-process limit. Capped at 3 GB in total so that a
+failing defence is detected (RT-ESCAPED when it got more than the 1.5 GB the harness
+allows) without exhausting the machine.
 
 honest part: 0 points
 
