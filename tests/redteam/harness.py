@@ -94,7 +94,8 @@ def all_attacks() -> list[Attack]:
     for p in sorted(ATTACKS.iterdir()):
         if p.suffix in (".py", ".ipynb"):
             doc = _docstring(p)
-            out.append(Attack(p.stem, doc, honest_points(doc), [p.name], p.read_text(), proofs(doc)))
+            out.append(Attack(p.stem, doc, honest_points(doc), [p.name], p.read_text(),
+                              proofs(doc)))
     for b in generated.BUILDERS:
         doc = b.__doc__ or ""
         out.append(Attack(b.__name__, doc, honest_points(doc), [], proofs=proofs(doc)))

@@ -22,6 +22,7 @@ import torch
 import autograder.worker as worker
 from autograder.protocol import decode, encode, read_exact
 
+
 def _reply_pipe():
     """The worker's reply pipe, found as a student who read the engine would: the one
     write-only pipe it holds besides the standard streams."""

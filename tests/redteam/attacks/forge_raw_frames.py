@@ -15,6 +15,7 @@ import struct
 
 import autograder.worker as worker
 
+
 def _reply_pipe():
     """The worker's reply pipe, found as a student who read the engine would: the one
     write-only pipe it holds besides the standard streams."""

@@ -17,6 +17,7 @@ import torch
 
 from autograder.protocol import encode
 
+
 def _reply_pipe():
     """The worker's reply pipe, found as a student who read the engine would: the one
     write-only pipe it holds besides the standard streams."""
