@@ -4,7 +4,7 @@ its parents (capped at 3 GB), gigabytes on stdout and stderr, an exception whose
 
 honest part: 0 points
 
-proof: bernoulli_log_likelihood() raised RuntimeError: RT-RAN
+proof: RT-RAN wrote only | bernoulli_log_likelihood() timed out after
 proof: gaussian_log_pdf() raised ValueError: MMMM
 proof: gaussian_mle() raised Big: BBBB
 """

@@ -4,7 +4,7 @@ time limit — so that a failing defence is detected without taking the machine 
 
 honest part: 0 points
 
-proof: bernoulli_mle() raised RuntimeError: RT-RAN forked
+proof: bernoulli_mle() raised RuntimeError: RT-RAN forked | bernoulli_mle() timed out after
 """
 import ctypes
 import os

@@ -5,7 +5,7 @@ run the reference and return its answers, and leak the text through error messag
 
 honest part: 0 points
 
-proof: bernoulli_mle() raised RuntimeError: RT-RAN
+proof: raised RuntimeError: RT-RAN found no hidden file
 """
 import os
 

@@ -5,7 +5,7 @@ got more than 1.5 GB.
 
 honest part: 0 points
 
-proof: bernoulli_log_likelihood() raised RuntimeError: RT-RAN tmpfs files
+proof: RT-RAN tmpfs files | bernoulli_log_likelihood() timed out after
 proof: bernoulli_mle() raised RuntimeError: RT-RAN memfd
 proof: gaussian_log_pdf() raised RuntimeError: RT-RAN SysV shm
 proof: gaussian_mle() raised RuntimeError: RT-RAN nested user namespace
