@@ -4,7 +4,6 @@ results.json into the working folder and printing "32/32".
 honest part: 0 points
 
 proof: your code ended the grading process while it was being loaded
-proof: Score: 32/32
 """
 import json
 import os
