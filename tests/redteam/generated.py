@@ -2,7 +2,8 @@
 FIFOs, binary and badly encoded files, entries whose names collide.
 
 Each builder writes its entries into the batch folder and returns their names; its
-docstring names the attack and states the honest part's maximum score, like the files in
+docstring names the attack, states the honest part's score and proves, entry by entry,
+that the entry reached the check it attacks (``proof (ENTRY): TEXT``), like the files in
 ``attacks/``. ``ctx`` holds the paths of the run (course, batch, canary folder) and the
 skeleton's text.
 """
@@ -42,6 +43,9 @@ def empty_and_blank(batch: Path, ctx) -> list[str]:
     """ATTACK: an empty file and a file of only whitespace.
 
     honest part: 0 points
+
+    proof (empty_file.py): empty_file.py is empty
+    proof (blank_file.py): blank_file.py is empty
     """
     (batch / "empty_file.py").write_bytes(b"")
     (batch / "blank_file.py").write_bytes(b"\n \t\n" * 100)
@@ -54,6 +58,11 @@ def binary_and_encodings(batch: Path, ctx) -> list[str]:
     BOM, a lone surrogate, and an ELF header named ``.py`` — each containing the skeleton.
 
     honest part: 0 points
+
+    proof (binary_file.py): binary_file.py is not a text file
+    proof (latin1_file.py): latin1_file.py is not valid UTF-8 text
+    proof (utf16_file.py): utf16_file.py is not a text file
+    proof (surrogate_file.py): surrogate_file.py is not valid UTF-8 text
     """
     skel = ctx.skeleton
     (batch / "binary_file.py").write_bytes(b"\x7fELF\x02\x01\x01\x00" + os.urandom(4096))
@@ -68,6 +77,9 @@ def oversized(batch: Path, ctx) -> list[str]:
     """ATTACK: a 6 MB submission (the limit is 5 MB) and a notebook bloated by a 6 MB output.
 
     honest part: 0 points
+
+    proof (oversized.py): oversized.py is larger than
+    proof (oversized_nb.ipynb): oversized_nb.ipynb is larger than
     """
     (batch / "oversized.py").write_text(ctx.skeleton + "\n#" + "x" * (6 * 2 ** 20) + "\n")
     nb = ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", '
@@ -84,6 +96,12 @@ def zip_bombs(batch: Path, ctx) -> list[str]:
     member, and a member compressed with an unsupported method.
 
     honest part: 0 points
+
+    proof (zip_declared.zip): zip_declared.zip unpacks to more than
+    proof (zip_lying.zip): mle.py in zip_lying.zip cannot be read
+    proof (zip_many.zip): zip_many.zip has 5001 files
+    proof (zip_encrypted.zip): is encrypted, password required
+    proof (zip_method.zip): That compression method is not supported
     """
     names = []
     # 1. declared sizes: 40 members of 1 GB each (written honestly small, sizes patched)
@@ -148,6 +166,9 @@ def zip_traversal_and_links(batch: Path, ctx) -> list[str]:
     archive whose ``mle.py`` is a link to /proc/self/environ.
 
     honest part: 0 points
+
+    proof (zip_traversal.zip): no mle.py or mle.ipynb found in zip_traversal.zip
+    proof (zip_link_proc.zip): no mle.py or mle.ipynb found in zip_link_proc.zip
     """
     sol = str(ctx.course / "solutions" / "mle.py")
     canary = str(ctx.canary)
@@ -169,6 +190,11 @@ def links_and_special_files(batch: Path, ctx) -> list[str]:
     that blocks whoever reads it; ``devzero.py`` a link to /dev/zero.
 
     honest part: 0 points
+
+    proof (link_file.py): link_file.py is a symbolic link
+    proof (link_folder): no mle.py or mle.ipynb found in folder link_folder/
+    proof (devzero.py): devzero.py is a symbolic link
+    proof (fifo_file.py): fifo_file.py is not a regular file
     """
     sol = ctx.course / "solutions" / "mle.py"
     (batch / "link_file.py").symlink_to(sol)
@@ -190,6 +216,12 @@ def colliding_names(batch: Path, ctx) -> list[str]:
     attack (see the harness).
 
     honest part: 0 points
+
+    proof (victim.zip): is not implemented yet
+    proof (victim~2.py): is not implemented yet
+    proof (grades.csv.py): is not implemented yet
+    proof (summary.json.py): is not implemented yet
+    proof (staff.py): is not implemented yet
     """
     (batch / "victim.py").write_text(ctx.victim)
     _zip(batch / "victim.zip", [("mle.py", ctx.skeleton.encode())])

@@ -1,6 +1,13 @@
 """Running the red-team batch: a private course, canaries, a loopback listener, the batch
 itself (graded by the real engine in a subprocess), and what the checks need afterwards.
 
+Each attack also proves that it ran (:func:`missing_proofs`): its docstring names text that
+its results must show — the grader's own verdict on its hostile call ("bernoulli_mle() timed
+out"), or the message it raises once its hostile part has finished and got nothing
+(``RT-RAN``) — and it must score exactly its honest part. An attack defused by an API change
+(a renamed function, a new signature, an engine name it patches that no longer exists)
+shows neither, and the suite says so instead of counting it as stopped.
+
 Nothing here trusts the attacks to behave: every attack is told the real paths (course,
 batch, output folder, canary folder, the listener's port, the name of a secret in the
 grader's environment), so the suite plays the strongest student, one who knows the layout.
@@ -35,8 +42,12 @@ ATTACKS = HERE / "attacks"
 ROOT = HERE.parents[1]
 MARK = "rtmark"  # attacks name the processes they start with this
 ESCAPED = "RT-ESCAPED"  # attacks put this in their feedback when they got through
+BYSTANDER = "victim.py"  # an innocent, correct submission among the attacks (colliding_names)
 SECRET_NAME = "GMGRADE_RT_SECRET"
 HONEST = re.compile(r"honest part:\s*(\d+(?:\.\d+)?)\s*points?", re.IGNORECASE)
+# ``proof: TEXT`` (every entry of the attack) or ``proof (ENTRY): TEXT``, one a line;
+# ``A | B`` accepts either text (where a busy machine may turn a stop into a timeout)
+PROOF = re.compile(r"^\s*proof(?: \((?P<entry>[^)]+)\))?:\s*(?P<text>.+?)\s*$", re.MULTILINE)
 
 # Options for the batch: short time limits and a reduced memory limit keep the run short.
 OPTIONS = dict(timeout=3.0, memory_mb=1536, device="cpu", load_timeout=10.0, cell_timeout=3.0,
@@ -52,6 +63,7 @@ class Attack:
     honest: float
     entries: list[str]  # file names in the batch folder
     source: str = ""  # the text (for .py / .ipynb attacks)
+    proofs: list[tuple[str | None, str]] = field(default_factory=list)  # (entry or every one, text)
 
 
 def _docstring(path: Path) -> str:
@@ -73,16 +85,44 @@ def honest_points(doc: str) -> float:
     return float(m.group(1))
 
 
+def proofs(doc: str) -> list[tuple[str | None, str]]:
+    return [(m.group("entry"), m.group("text")) for m in PROOF.finditer(doc)]
+
+
 def all_attacks() -> list[Attack]:
     out = []
     for p in sorted(ATTACKS.iterdir()):
         if p.suffix in (".py", ".ipynb"):
             doc = _docstring(p)
-            out.append(Attack(p.stem, doc, honest_points(doc), [p.name], p.read_text()))
+            out.append(Attack(p.stem, doc, honest_points(doc), [p.name], p.read_text(),
+                              proofs(doc)))
     for b in generated.BUILDERS:
         doc = b.__doc__ or ""
-        out.append(Attack(b.__name__, doc, honest_points(doc), []))
+        out.append(Attack(b.__name__, doc, honest_points(doc), [], proofs=proofs(doc)))
     return out
+
+
+def missing_proofs(attack: Attack, rows: list[tuple[str, dict | None]]) -> list[str]:
+    """What the results of ``attack`` (``(entry, results.json)`` for each of its entries) fail
+    to show, one line each; empty when it demonstrably ran: every proof text is in the
+    feedback of its entry (a test's output or the submission's), and every entry other than
+    the bystander scored exactly the honest part (the score pattern, not only its bound)."""
+    results = dict(rows)
+    missing = [f"{entry}: no results" for entry, data in rows if data is None]
+    for entry, text in attack.proofs:
+        if entry is not None and entry not in results:
+            missing.append(f"a proof names {entry}, which is not an entry of this attack")
+        for e in [entry] if entry is not None else attack.entries:
+            data = results.get(e)
+            shown = "\n".join(_strings(data)) if data is not None else ""
+            if data is not None and not any(alt in shown for alt in text.split(" | ")):
+                missing.append(f"{e}: its feedback does not show {text!r}")
+    for entry, data in rows:
+        if data is not None and entry != BYSTANDER and abs(data["score"] - attack.honest) > 1e-9:
+            passed = [t["name"] for t in data["tests"] if t["score"] > 0]
+            missing.append(f"{entry}: scored {data['score']}, not exactly its honest part "
+                           f"({attack.honest}); tests that scored: {passed}")
+    return missing
 
 
 # --------------------------------------------------------------------------- snapshots
@@ -303,7 +343,9 @@ def canary_state(ctx: Ctx) -> dict:
     }
 
 
-def prepare(backend: str, skip: dict[str, str]) -> Run:
+def prepare(backend: str, attacks: list[Attack]) -> Run:
+    """A private course, canaries and the listener, and a batch folder holding ``attacks``
+    (a file attack's ``source`` with the run's paths filled in, or its builder's entries)."""
     root = Path(tempfile.mkdtemp(prefix="gmgrade-redteam-"))
     os.chmod(root, 0o755)
     secret = "rt" + secrets.token_hex(12)
@@ -320,7 +362,6 @@ def prepare(backend: str, skip: dict[str, str]) -> Run:
     os.chmod(ctx.canary / "canary.txt", 0o666)
     listener = Listener()
     ctx.port = listener.port
-    attacks = [a for a in all_attacks() if a.name not in skip]
     entry_to_attack = {}
     for a in attacks:
         if a.entries:

@@ -2,12 +2,16 @@
 
 Every attack in ``attacks/`` (and every entry ``generated.py`` builds) is graded together,
 by the real engine, once per sandbox backend. Then, for every attack: its score is no
-higher than the honest part of it earns, and it did not report getting through
-(``RT-ESCAPED``); for the batch: it finished, every student has results, no hidden text
-reached an output file, no line of ``solutions/`` reached a student's folder (which holds
-only what the student may see), nothing outside the output folder changed, other students'
-files are untouched, no process of an attack is still running, nothing reached the
-loopback listener, and memory, shared memory and disk are back where they were.
+higher than the honest part of it earns, it did not report getting through
+(``RT-ESCAPED``), and it demonstrably ran — its results show the proofs its docstring names
+and exactly its honest part (``harness.missing_proofs``), so that an attack an API change
+has defused fails instead of passing quietly; for the batch: it finished, every student
+has results, no hidden text reached an output file, no line of ``solutions/`` reached a
+student's folder (which holds only what the student may see), nothing outside the output
+folder changed, other students' files are untouched, no process of an attack is still
+running, nothing reached the loopback listener, and memory, shared memory and disk are
+back where they were. ``test_liveness.py`` shows that the liveness check catches defused
+attacks.
 
 The process backend (no bubblewrap) is weaker by design (SECURITY.md): the attacks it
 cannot stop are skipped there, each with the reason (``PROCESS_SKIPS``); so are the entries
@@ -76,9 +80,9 @@ BACKENDS = [pytest.param("bwrap", marks=pytest.mark.skipif(
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def run(request):
-    names = [a.name for a in harness.all_attacks()]
-    skip = {n for n in names if process_skip(n)} if request.param == "process" else set()
-    r = harness.prepare(request.param, skip)
+    attacks = [a for a in harness.all_attacks()
+               if request.param != "process" or not process_skip(a.name)]
+    r = harness.prepare(request.param, attacks)
     try:
         harness.execute(r)
         r.results = _results(r)
@@ -220,7 +224,7 @@ def test_attack_gains_nothing(run, name):
     assert len(rows) == len(attack.entries), f"entries {attack.entries}, results for {rows}"
     for sid, entry, data in rows:
         assert data is not None, f"{entry}: no results.json for {sid}"
-        if entry == "victim.py":  # the innocent bystander: its own, correct work was graded
+        if entry == harness.BYSTANDER:  # the innocent bystander: its own, correct work was graded
             assert data["score"] >= 1, f"victim lost its results: {data['extra_data']}"
             continue
         assert data["score"] <= attack.honest + 1e-9, (
@@ -229,9 +233,24 @@ def test_attack_gains_nothing(run, name):
         assert harness.ESCAPED not in json.dumps(data)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_attack_ran(run, name):
+    """Its hostile part executed and was judged as the attack expects: a renamed function,
+    a changed signature or an engine name that no longer exists would leave it harmless
+    and scoring nothing, which test_attack_gains_nothing alone would count as stopped."""
+    if run.backend == "process" and process_skip(name):
+        pytest.skip(f"process backend: {process_skip(name)}")
+    attack = next(a for a in run.attacks if a.name == name)
+    rows = [(entry, data) for _, entry, data in _by_attack(run, name)]
+    missing = harness.missing_proofs(attack, rows)
+    assert not missing, (f"{name} did not show that it ran on the {run.backend} backend (is it "
+                         f"out of date with the API it attacks?):\n" + "\n".join(missing))
+
+
 def test_every_attack_is_documented():
     assert len(ATTACKS) >= 30
     for a in ATTACKS:
         assert a.doc.startswith("ATTACK:"), a.name
+        assert a.proofs, f"{a.name}: its docstring names no proof that it ran (a 'proof:' line)"
     unknown = set(PROCESS_SKIPS) - set(NAMES)
     assert not unknown, unknown

@@ -3,6 +3,8 @@ itself, with SIGALRM/SIGTERM/SIGINT/SIGXCPU ignored or blocked (sigprocmask), a 
 SIGALRM handler that re-arms itself, and ``sys.setrecursionlimit``/``faulthandler`` games.
 
 honest part: 0 points
+
+proof: bernoulli_mle() timed out after
 """
 import signal
 

@@ -4,6 +4,8 @@ calls, hypothesis' replays and the shrinking phase see different values; values 
 the call count, the wall clock and the process id.
 
 honest part: 0 points
+
+proof: mvn_mle(x[perm]) vs mvn_mle(x)
 """
 import os
 import time

@@ -3,6 +3,10 @@
 a truncated mmap, and a corrupted frame through ctypes.
 
 honest part: 0 points
+
+proof: bernoulli_log_likelihood() was killed by signal SIGSEGV
+proof: bernoulli_mle() was killed by signal SIGABRT
+proof: gaussian_mle() was killed by signal SIGBUS
 """
 import ctypes
 import mmap

@@ -4,6 +4,8 @@ and SIGHUP ignored, and an exec'd grandchild; they sleep, then try to write forg
 into the output folder and the batch folder long after the student is "done".
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
 import ctypes
 import os
@@ -60,7 +62,7 @@ def bernoulli_log_likelihood(theta, x):
 
 def bernoulli_mle(x):
     _daemon()
-    raise NotImplementedError
+    raise RuntimeError("RT-RAN a daemon was started")
 
 
 def gaussian_log_pdf(x, mu, var):

@@ -7,8 +7,13 @@ call gets a wrong answer.
 
 honest part: 1 point (its one wrong answer is a constant, which honestly passes the
 permutation-invariance property of ``mvn_mle``)
+
+proof: mvn_log_pdf() timed out after
+proof: got tensor(7, float16, shape ())
 """
+import fcntl
 import os
+import stat
 import struct
 import time
 
@@ -17,7 +22,21 @@ import torch
 import autograder.worker as worker
 from autograder.protocol import decode, encode, read_exact
 
-_fd = int(os.environ["GMGRADE_FDS"].split(",")[1])
+
+def _reply_pipe():
+    """The worker's reply pipe, found as a student who read the engine would: the one
+    write-only pipe it holds besides the standard streams."""
+    for fd in range(3, 256):
+        try:
+            if (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                    and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
+                return fd
+        except OSError:
+            pass
+    raise RuntimeError("no reply pipe found")
+
+
+_fd = _reply_pipe()
 
 
 def _frame(msg):

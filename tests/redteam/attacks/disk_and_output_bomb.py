@@ -3,6 +3,10 @@ its parents (capped at 3 GB), gigabytes on stdout and stderr, an exception whose
 100 MB, a 50 MB ``__str__`` and a RecursionError traceback thousands of frames deep.
 
 honest part: 0 points
+
+proof: RT-RAN wrote only | bernoulli_log_likelihood() timed out after
+proof: gaussian_log_pdf() raised ValueError: MMMM
+proof: gaussian_mle() raised Big: BBBB
 """
 import os
 import signal
@@ -43,7 +47,7 @@ def bernoulli_log_likelihood(theta, x):
     got = _disk()
     if got > 1536 * 2 ** 20:
         raise RuntimeError(f"RT-ESCAPED wrote {got >> 20} MB to disk")
-    raise NotImplementedError
+    raise RuntimeError(f"RT-RAN wrote only {got >> 20} MB")
 
 
 def bernoulli_mle(x):

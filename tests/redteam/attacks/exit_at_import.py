@@ -2,6 +2,8 @@
 read "exited cleanly" as "passed".
 
 honest part: 0 points
+
+proof: your file called exit(0); the rest of it was skipped
 """
 import json
 import sys

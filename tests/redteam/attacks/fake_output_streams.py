@@ -3,6 +3,9 @@ terminal escape sequences that rewrite earlier lines (\\r, ANSI cursor moves, OS
 "FAILED" lines turned into "PASSED", both at import and inside every call.
 
 honest part: 0 points
+
+proof: bernoulli_log_likelihood() raised ValueError:
+proof: returned 'PASSED' of type str; expected a torch.Tensor
 """
 import json
 import sys

@@ -5,6 +5,8 @@ submissions), the course folder (tests, solutions), the grader's temporary folde
 canary folder in /tmp. The harness tells the attack every real path (a strong attacker).
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
 import glob
 import json
@@ -58,8 +60,7 @@ def bernoulli_log_likelihood(theta, x):
 
 
 def bernoulli_mle(x):
-    _spray()
-    raise NotImplementedError
+    raise RuntimeError(f"RT-RAN wrote {len(_spray())} fake result files")
 
 
 def gaussian_log_pdf(x, mu, var):

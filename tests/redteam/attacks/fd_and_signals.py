@@ -4,6 +4,8 @@ everything the sandbox user can signal (other students' workers under the same u
 ignore SIGTERM/SIGINT/SIGALRM/SIGXCPU and friends.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
 import os
 import signal
@@ -43,7 +45,7 @@ def _attack():
         os.kill(-1, signal.SIGKILL)  # everything this uid may signal (not itself)
     except OSError:
         pass
-    raise NotImplementedError
+    raise RuntimeError("RT-RAN read no inherited file and killed everything it could")
 
 
 def bernoulli_log_likelihood(theta, x):

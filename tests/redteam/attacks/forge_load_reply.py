@@ -4,13 +4,31 @@ reply pipe before the real one, to flood results.json and feedback.html, and des
 the conversation.
 
 honest part: 0 points
-"""
-import os
 
-from autograder.protocol import encode
+proof: Your code could not be loaded: EEEEEEEE
+"""
+import fcntl
+import os
+import stat
 import struct
 
-_fd = int(os.environ["GMGRADE_FDS"].split(",")[1])
+from autograder.protocol import encode
+
+
+def _reply_pipe():
+    """The worker's reply pipe, found as a student who read the engine would: the one
+    write-only pipe it holds besides the standard streams."""
+    for fd in range(3, 256):
+        try:
+            if (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                    and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
+                return fd
+        except OSError:
+            pass
+    raise RuntimeError("no reply pipe found")
+
+
+_fd = _reply_pipe()
 _msg = {"ev": "loaded", "functions": ["f%d" % i for i in range(999)] + ["x" * 900_000],
         "notes": ["N" * 900_000 for _ in range(12)], "error": "E" * 900_000}
 _data = encode(_msg)

@@ -4,15 +4,37 @@ header, ints like "0x10", a forged ``helper`` node (a grader-provided object the
 would rebuild), NaN in JSON, a frame length of 2**63, and junk between frames.
 
 honest part: 0 points
+
+proof: bernoulli_log_likelihood() returned something the grader cannot read: tensor size
+proof: bernoulli_mle() returned something the grader cannot read: header is not valid JSON
+proof: gaussian_log_pdf() returned something the grader cannot read: a grader-provided object
+proof: gaussian_mle() returned something the grader cannot read: the answer is
+proof: mvn_mle() raised XXXXXXXX
+proof: mvn_log_pdf() was killed by signal WWWWWWWW
 """
+import fcntl
 import json
 import os
+import stat
 import struct
 
 import autograder.worker as worker
 
-REPLY_FD = int(os.environ["GMGRADE_FDS"].split(",")[1])
-_n = [0]
+
+def _reply_pipe():
+    """The worker's reply pipe, found as a student who read the engine would: the one
+    write-only pipe it holds besides the standard streams."""
+    for fd in range(3, 256):
+        try:
+            if (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                    and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
+                return fd
+        except OSError:
+            pass
+    raise RuntimeError("no reply pipe found")
+
+
+REPLY_FD = _reply_pipe()
 
 
 def _frame(header, blob=b""):
@@ -50,10 +72,15 @@ PAYLOADS = [
 ]
 
 
+# Each test runs in a fresh fork of the loaded file (a call counter would start from zero
+# every time): each function sends its own payload first, three of them one more after it.
+SENT = {"bernoulli_log_likelihood": (0, 1), "bernoulli_mle": (3, 2), "gaussian_log_pdf": (4, 5),
+        "gaussian_mle": (6,), "mvn_mle": (7,), "mvn_log_pdf": (8,)}
+
+
 def _call(module, msg):
-    i = _n[0] % len(PAYLOADS)
-    _n[0] += 1
-    os.write(REPLY_FD, PAYLOADS[i]())
+    for i in SENT.get(msg.get("fn"), (0,)):
+        os.write(REPLY_FD, PAYLOADS[i]())
     os._exit(0)
 
 

@@ -3,6 +3,9 @@ answers every call with forged replies: "passed"-looking events, a value claimin
 expected answer, a forged ``done`` status, a forged mutation report and gradients.
 
 honest part: 0 points
+
+proof: mvn_mle(x) should return a tuple (mu, cov); got {'status': 'passed', 'score': 32.0}
+proof: returned {'status': 'passed', 'score': 32.0} of type dict; expected a torch.Tensor
 """
 import torch
 

@@ -1,8 +1,10 @@
 """ATTACK: a fork bomb — fork until the system refuses, every child renamed and sleeping;
-then report how many processes it got (capped at 2000 so that a failing defence is detected
-without taking the machine down).
+then report how many processes it got (capped at 2000 processes and 2 s — within the test's
+time limit — so that a failing defence is detected without taking the machine down).
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN forked | bernoulli_mle() timed out after
 """
 import ctypes
 import os
@@ -12,11 +14,13 @@ MARK = b"rtmark-fork"
 
 
 def _bomb():
-    n = 0
-    for _ in range(2000):
+    n, refused = 0, False
+    stop = time.monotonic() + 2
+    while n < 2000 and time.monotonic() < stop:
         try:
             pid = os.fork()
         except OSError:
+            refused = True
             break
         if pid == 0:
             try:
@@ -28,7 +32,8 @@ def _bomb():
         n += 1
     if n >= 1000:
         raise RuntimeError(f"RT-ESCAPED forked {n} processes")
-    raise NotImplementedError
+    raise RuntimeError(f"RT-RAN forked {n} processes, then "
+                       + ("the system refused" if refused else "ran out of time"))
 
 
 def bernoulli_log_likelihood(theta, x):

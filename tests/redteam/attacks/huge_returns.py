@@ -4,6 +4,9 @@ self-referential list, a generator, a sparse tensor claiming 10**12 elements, a 
 tensor and a tensor of an unsupported dtype.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised UnsendableResult
+proof: mvn_mle() raised UnsendableResult
 """
 import torch
 

@@ -2,6 +2,8 @@
 with SIGALRM ignored so that an in-process alarm cannot stop it.
 
 honest part: 0 points
+
+proof: loading your code took longer than
 """
 import signal
 

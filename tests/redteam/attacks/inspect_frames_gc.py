@@ -4,6 +4,8 @@ that looks like the grader's expected answer, a reference module, a test functio
 grader's pytest plugin; return whatever tensor is found there.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN found no grader object
 """
 import gc
 import sys
@@ -33,11 +35,7 @@ def _hunt(args):
         raise RuntimeError("RT-ESCAPED found grader objects: " + repr(found)[:2000])
     if tensors:
         return tensors[0]
-    _n[0] += 1
-    return torch.full((), 1e6 + _n[0], dtype=torch.float16)
-
-
-_n = [0]
+    raise RuntimeError("RT-RAN found no grader object")
 
 
 def bernoulli_log_likelihood(theta, x):

@@ -2,6 +2,9 @@
 look equal to anything, a float subclass, and a fake ``__class__`` claiming to be a tensor.
 
 honest part: 0 points
+
+proof: returned a mle.AlwaysClose (cannot be sent to the grader)
+proof: gaussian_log_pdf() raised UnsendableResult
 """
 import torch
 

@@ -3,6 +3,9 @@
 object array, and ``__array_priority__`` games.
 
 honest part: 0 points
+
+proof: returned a numpy.float64 (cannot be sent to the grader)
+proof: returned a mle.Yes (numpy array of shape
 """
 import numpy as np
 

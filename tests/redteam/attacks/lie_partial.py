@@ -4,6 +4,8 @@ torch/numpy/math comparison functions inside the sandbox at import.
 
 honest part: 11 points (the tests that only need the two Bernoulli functions:
 1 + 1 public, 2 + 2 + 1 + 2 + 2 hidden)
+
+proof: returned a mle.Same (cannot be sent to the grader)
 """
 import math
 

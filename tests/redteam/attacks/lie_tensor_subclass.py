@@ -4,6 +4,9 @@
 "all close"/True — so that any comparison run on it in the grader would pass.
 
 honest part: 0 points
+
+proof: bernoulli_mle(x) returned θ = 1.00001e+06
+proof: mvn_mle(x) returned a covariance that is not positive definite
 """
 import torch
 

@@ -1,12 +1,16 @@
-"""ATTACK: memory bombs — allocate until MemoryError in the worker, then the fork-and-
-allocate trick that a per-process address-space limit does not stop: many children each
-holding just under the per-process limit. Capped at 3 GB in total so that a failing defence
-is detected (RT-ESCAPED when it got more than the 1.5 GB the harness allows) without
-exhausting the machine.
+"""ATTACK: memory bombs — map memory until the worker's address-space limit refuses, then
+the fork-and-allocate trick that a per-process address-space limit does not stop: many
+children each holding just under the per-process limit. Capped at 3 GB in total so that a
+failing defence is detected (RT-ESCAPED when it got more than the 1.5 GB the harness
+allows) without exhausting the machine.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
+proof: gaussian_mle() used more than | gaussian_mle() timed out after
 """
 import ctypes
+import mmap
 import os
 import time
 
@@ -20,9 +24,8 @@ def _inprocess():
     held = []
     try:
         while len(held) * CHUNK < CAP:
-            b = bytearray(b"\x01") * CHUNK  # touches every page
-            held.append(b)
-    except MemoryError:
+            held.append(mmap.mmap(-1, CHUNK))  # address space (what the limit counts), at once
+    except (MemoryError, OSError):
         pass
     return len(held) * CHUNK
 
@@ -64,7 +67,7 @@ def bernoulli_mle(x):
     total = _inprocess()
     if total > LIMIT_MB * 2 ** 20:
         raise RuntimeError(f"RT-ESCAPED held {total >> 20} MB in one process")
-    raise NotImplementedError
+    raise RuntimeError(f"RT-RAN held only {total >> 20} MB in one process")
 
 
 def gaussian_mle(x):

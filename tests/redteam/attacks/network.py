@@ -3,6 +3,8 @@ to the host's ssh port, IPv6 loopback, an unrouted documentation address (192.0.
 a real host), and the host's abstract and file-system unix sockets; any success is leaked.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
 import os
 import socket
@@ -40,7 +42,7 @@ def _try():
             pass
     if ok:
         raise RuntimeError("RT-ESCAPED network: " + ", ".join(ok))
-    raise NotImplementedError
+    raise RuntimeError("RT-RAN reached nothing")
 
 
 def bernoulli_log_likelihood(theta, x):

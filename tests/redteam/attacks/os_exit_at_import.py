@@ -2,6 +2,8 @@
 results.json into the working folder and printing "32/32".
 
 honest part: 0 points
+
+proof: your code ended the grading process while it was being loaded
 """
 import json
 import os

@@ -2,6 +2,8 @@
 len, print, open, __import__ — through the ``builtins`` module and ``__builtins__``.
 
 honest part: 0 points
+
+proof: your code ended the grading process while it was being loaded
 """
 import builtins
 

@@ -3,6 +3,8 @@ sandbox: pytest.approx, pytest.fail, hypothesis.given, autograder.testing's chec
 plugin's hooks, and fake ``solutions``/``autograder.testing`` modules in ``sys.modules``.
 
 honest part: 0 points
+
+proof: returned dtype float16, expected
 """
 import sys
 import types
@@ -44,7 +46,7 @@ _n = [0]
 
 def _junk(shape=()):
     _n[0] += 1
-    return torch.full(shape, 1e6 + _n[0], dtype=torch.float16)
+    return torch.full(shape, 1e3 + _n[0], dtype=torch.float16)  # junk, new on every call
 
 
 def bernoulli_log_likelihood(theta, x):

@@ -4,6 +4,10 @@ subclass with a malicious ``__reduce_ex__``, and an exception carrying one; if t
 unpickled anything, the canary folder would change.
 
 honest part: 0 points
+
+proof: returned a mle.Boom (cannot be sent to the grader)
+proof: returned a builtins.bytes (cannot be sent to the grader)
+proof: mvn_mle() raised EvilError
 """
 import os
 import pickle

@@ -4,6 +4,8 @@ sys.path, the hidden test module by name, and ``autograder.verify``/``autograder
 to locate the course; the reference's answers are returned if found.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
 import importlib
 import importlib.util
@@ -51,7 +53,7 @@ except Exception:
 def _use(name, *args):
     if REF is not None:
         return getattr(REF, name)(*args)
-    raise NotImplementedError
+    raise RuntimeError(f"RT-RAN found nothing to import in {len(TRIED)} places")
 
 
 def bernoulli_log_likelihood(theta, x):

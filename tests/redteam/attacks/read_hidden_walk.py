@@ -4,6 +4,8 @@ including the course folder the harness names; if found,
 run the reference and return its answers, and leak the text through error messages.
 
 honest part: 0 points
+
+proof: raised RuntimeError: RT-RAN found no hidden file
 """
 import os
 
@@ -55,7 +57,7 @@ def _leak():
     if FOUND:
         raise RuntimeError("RT-ESCAPED read hidden files: " + " ".join(FOUND)[:500]
                            + "\n" + "\n".join(t[:3000] for t in FOUND.values()))
-    raise NotImplementedError
+    raise RuntimeError("RT-RAN found no hidden file")
 
 
 def _use(name, *args):

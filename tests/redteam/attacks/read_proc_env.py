@@ -5,6 +5,8 @@ table for host paths; and the worker's own environment variables (the harness pu
 in the grader's environment). Everything found is leaked through error messages.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
 import ctypes
 import os
@@ -69,7 +71,7 @@ def _leak():
     found = _look()
     if found:
         raise RuntimeError("RT-ESCAPED " + "\n".join(found)[:20000])
-    raise NotImplementedError
+    raise RuntimeError("RT-RAN found nothing through /proc")
 
 
 def bernoulli_log_likelihood(theta, x):

@@ -3,6 +3,8 @@ work (under the load limit), and a function that always times out, so that a gra
 restarts the worker and reloads the file after each timeout spends 8 s more per test.
 
 honest part: 0 points
+
+proof: had to be loaded again after a timeout or a crash, and loading it took more
 """
 import time
 

@@ -3,8 +3,12 @@ for ever (so the interpreter can never exit normally), a thread started inside a
 later writes a forged reply to the reply pipe, and a thread that keeps printing.
 
 honest part: 0 points
+
+proof: bernoulli_mle() raised RuntimeError: RT-RAN
 """
+import fcntl
 import os
+import stat
 import struct
 import threading
 import time
@@ -13,7 +17,21 @@ import torch
 
 from autograder.protocol import encode
 
-_fd = int(os.environ["GMGRADE_FDS"].split(",")[1])
+
+def _reply_pipe():
+    """The worker's reply pipe, found as a student who read the engine would: the one
+    write-only pipe it holds besides the standard streams."""
+    for fd in range(3, 256):
+        try:
+            if (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                    and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
+                return fd
+        except OSError:
+            pass
+    raise RuntimeError("no reply pipe found")
+
+
+_fd = _reply_pipe()
 
 
 def _forever():
@@ -42,7 +60,7 @@ def bernoulli_log_likelihood(theta, x):
 
 def bernoulli_mle(x):
     threading.Thread(target=_forge_later, daemon=False).start()
-    raise NotImplementedError
+    raise RuntimeError("RT-RAN started a thread that forges replies later")
 
 
 def gaussian_log_pdf(x, mu, var):
