@@ -21,7 +21,7 @@ PENDING = {"vbgmm", "ood", "amnesia"}
 
 _SPEC_SECTION = re.compile(r"^## \d+\. `(\w+)`")
 _AUDIT_SECTION = re.compile(r"^## \d+\. (\w+)\s*$")
-_TEST_REF = re.compile(r"`([\w.]+\.py)::(test_\w+)`")
+_TEST_REF = re.compile(r"`([\w.]+\.py|contract\.toml)::(test_\w+)`")
 
 
 def _cells(line: str) -> list[str]:
