@@ -11,8 +11,9 @@ Each LMS names the files of its export its own way (what this module recognises)
   ``Full Name_PARTICIPANTID_assignsubmission_file_/`` holding the files as uploaded
   ("download submissions in folders"). Only the latest attempt is exported; no time.
 - Blackboard: ``Assignment_USERNAME_attempt_YYYY-MM-DD-HH-MM-SS_FILE`` beside a receipt
-  ``Assignment_USERNAME_attempt_YYYY-MM-DD-HH-MM-SS.txt`` ("Name: Jane Smith (jsmith)",
-  "Date Submitted: …"); with every attempt downloaded, the latest attempt is graded.
+  ``Assignment_USERNAME_attempt_YYYY-MM-DD-HH-MM-SS.txt`` ("Name: Jane Smith (jsmith)");
+  the time in the name is the submission's; with every attempt downloaded, the latest
+  attempt is graded.
 
 Several files per student are kept together; when one name occurs twice (a resubmitted
 file), the latest upload wins. Each student's files are written to
@@ -49,7 +50,6 @@ _MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-
 _BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<id>[A-Za-z0-9.@+-]+)_attempt_"
                          r"(?P<time>\d{4}(?:-\d\d){5})(?:_(?P<file>.+)|\.txt)$")
 _BB_NAME = re.compile(r"^Name:\s*(?P<name>.*?)\s*\((?P<id>[^()]+)\)\s*$", re.M)
-_BB_DATE = re.compile(r"^Date Submitted:\s*(?P<date>.+?)\s*$", re.M)
 
 
 class LmsError(UsageError):
@@ -63,7 +63,7 @@ class Work:
     student: str  # the LMS's id: Canvas user id, Moodle participant id, Blackboard username
     name: str
     files: dict[str, bytes] = field(default_factory=dict)  # original file name -> content
-    submitted: str = ""  # the submission time, where the LMS gives it
+    submitted: str = ""  # the submission time (ISO 8601, the LMS's local time), where the LMS gives it
     late: bool | None = None  # what the LMS says; None where it says nothing
 
 
@@ -178,15 +178,15 @@ def _blackboard(files: list[tuple[str, bytes]]) -> dict[str, Work]:
     for rel, data in files:
         m = _BLACKBOARD.match(rel)
         assert m is not None
-        w = attempts.setdefault(m["id"], {}).setdefault(m["time"], Work(m["id"], m["id"], submitted=m["time"]))
+        y, mo, d, h, mi, sec = m["time"].split("-")  # the attempt's time, as ISO 8601
+        w = attempts.setdefault(m["id"], {}).setdefault(
+            m["time"], Work(m["id"], m["id"], submitted=f"{y}-{mo}-{d}T{h}:{mi}:{sec}"))
         if m["file"] is not None:
             w.files[m["file"]] = data  # the stored name is the prefix and the original name
             continue
         receipt = data.decode("utf-8", errors="replace")  # the attempt's receipt
         if (n := _BB_NAME.search(receipt)) is not None:
             w.name = n["name"]
-        if (d := _BB_DATE.search(receipt)) is not None:
-            w.submitted = d["date"]
     # the attempt times (YYYY-MM-DD-HH-MM-SS) sort as times: the latest attempt is graded
     return {sid: by_time[max(by_time)] for sid, by_time in attempts.items()}
 
