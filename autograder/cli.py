@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", help="canvas, moodle, blackboard: the roster CSV (names, sections, emails)")
     p.add_argument("--course", help="course folder")
 
+    p = sub.add_parser("gradebook", help="one course gradebook CSV from every assignment's results, "
+                                         "with the late policy and weights of [tool.gmgrade]")
+    p.add_argument("results", nargs="+", help="the output folder of `gmgrade grade` of each assignment")
+    p.add_argument("--out", required=True, help="the CSV file to write (a -summary.json beside it)")
+    p.add_argument("--roster", help="the roster CSV (id,name,email,section): its students all get a row")
+    p.add_argument("--course", help="course folder")
+
     p = sub.add_parser("mistakes", help="list an assignment's known mistakes, or show one as a diff")
     p.add_argument("assignment")
     p.add_argument("id", nargs="?", help="the mistake to show as a diff of the reference")
@@ -314,6 +321,26 @@ def cmd_export(args: argparse.Namespace, course: Course) -> int:
     return ExitCode.OK
 
 
+def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
+    from autograder import gradebook
+
+    policy, weights = gradebook.load(course.root)
+    out = _output_path(Path(args.out), folder=False)
+    for folder in args.results:
+        if not Path(folder).is_dir():
+            raise CourseError(f"{folder} is not a folder; give the output folder of `gmgrade grade` "
+                              "of each assignment")
+    columns = [gradebook.read_column(Path(f)) for f in args.results]
+    roster = lms.read_roster(Path(args.roster)) if args.roster else None
+    text, summary = gradebook.build(columns, policy, weights, roster)
+    beside = gradebook.write(out, text, summary)
+    total = summary["total_percent"]
+    print(f"{summary['students']} students, {len(columns)} assignments; total %: mean "
+          f"{total['mean']}, median {total['median']}, min {total['min']}, max {total['max']}")
+    print(f"wrote {out} and {beside}")
+    return ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -326,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(cmd_export(args, course))
         if args.command == "mistakes":
             return int(cmd_mistakes(args, course))
+        if args.command == "gradebook":
+            return int(cmd_gradebook(args, course))
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))

@@ -1,4 +1,5 @@
-"""`gmgrade grade` on a Canvas export of `mle` with a roster, and `gmgrade export canvas`."""
+"""`gmgrade grade` on a Canvas export of `mle` with a roster, then `gmgrade export canvas`
+and `gmgrade gradebook` on its results."""
 
 import csv
 import io
@@ -49,3 +50,11 @@ def test_canvas_export_with_roster_grades_and_exports(tmp_path):
     rows = {row[1]: row for row in csv.reader(io.StringIO(csv_out.read_text()))}
     assert rows["101"][0] == "Jane Smith" and rows["101"][-1] == grades["101"]["score"]
     assert rows["104"][-1] == "0" and rows["103"][0] == "leeann"  # off the roster: Canvas's name
+
+    book = tmp_path / "gradebook.csv"
+    r = gmgrade("gradebook", str(out), "--roster", str(roster), "--out", str(book))
+    assert r.returncode == 0, r.stderr
+    table = {row["student"]: row for row in csv.DictReader(io.StringIO(book.read_text()))}
+    assert table["101"]["total %"] == "100" and table["104"]["total %"] == "0"
+    assert table["102"]["mle days late"] == "1"  # Canvas's LATE flag; the course sets no penalty
+    assert json.loads((tmp_path / "gradebook-summary.json").read_text())["students"] == 4

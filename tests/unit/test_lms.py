@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from autograder import lms, report
+from autograder import config, gradebook, lms, report
 from autograder import results
 from autograder.results import Status, SubmissionResult
 
@@ -148,12 +148,12 @@ def test_roster_needs_an_id_column(tmp_path):
         lms.read_roster(path)
 
 
-def graded_folder(tmp_path, scores):
+def graded_folder(tmp_path, scores, assignment="mle"):
     out = tmp_path / "graded"
     for sid, score in scores.items():
         t = results.TestResult(test_id="t", name="t", score=score, max_score=4.0, passed=score == 4, output="",
                        hidden=False)
-        report.write_student(out, SubmissionResult(student=sid, assignment="mle", status=Status.GRADED,
+        report.write_student(out, SubmissionResult(student=sid, assignment=assignment, status=Status.GRADED,
                                                    tests=(t,), max_score=4.0, execution_time=0.0), "")
     return out
 
@@ -181,3 +181,74 @@ def test_grade_import_files(tmp_path):
 def test_grade_import_needs_results(tmp_path):
     with pytest.raises(lms.LmsError, match="gmgrade grade mle"):
         lms.grade_import("canvas", "mle", tmp_path)
+
+
+# ------------------------------------------------------------------ late policy and gradebook
+
+POLICY = """
+[tool.gmgrade]
+jobs = 1
+
+[tool.gmgrade.late]
+deadlines = { mle = "2026-11-02T12:00:00", gmm = 2026-11-09T12:00:00 }
+grace_minutes = 30
+penalty_per_day = 0.1
+max_penalty = 0.3
+extensions = { mle = { "jdoe" = 2 } }
+
+[tool.gmgrade.gradebook]
+weights = { mle = 1, gmm = 3 }
+"""
+
+
+def course_with(tmp_path, text):
+    (tmp_path / "pyproject.toml").write_text(text)
+    return tmp_path
+
+
+def test_late_policy_from_pyproject(tmp_path):
+    root = course_with(tmp_path, POLICY)
+    config.load({}, root)  # the policy's tables are no unknown keys to the options
+    policy, weights = gradebook.load(root)
+    assert weights == {"mle": 1.0, "gmm": 3.0}
+    days = lambda student, when, flag="": policy.days_late("mle", student, when, flag)  # noqa: E731
+    assert days("jsmith", "2026-11-02T12:20:00") == 0  # within the grace period
+    assert days("jsmith", "2026-11-02T12:40:00") == 1
+    assert days("jsmith", "2026-11-04T00:00:00") == 2  # started days
+    assert days("jdoe", "2026-11-04T12:20:00") == 0  # two days' extension
+    assert days("101", "", "yes") == 1 and days("jdoe", "", "yes") == 0  # Canvas: only a flag
+    assert days("101", "", "") == 0  # Moodle: nothing said
+    assert policy.score(10.0, 2) == 8.0 and policy.score(10.0, 9) == 7.0  # the cap
+
+
+@pytest.mark.parametrize("bad, message", [
+    ('[tool.gmgrade.late]\ndeadlines = { mle = "next friday" }\n', "not a date"),
+    ("[tool.gmgrade.late]\npenalty_per_day = 2\n", "from 0 to 1"),
+    ("[tool.gmgrade.late]\nextensions = { mle = 2 }\n", "must be a table"),
+])
+def test_a_bad_policy_is_named(tmp_path, bad, message):
+    with pytest.raises(config.ConfigError, match=message):
+        gradebook.load(course_with(tmp_path, bad))
+
+
+def test_gradebook_applies_policy_and_weights(tmp_path):
+    policy, weights = gradebook.load(course_with(tmp_path, POLICY))
+    mle = graded_folder(tmp_path / "mle", {"jsmith": 4.0, "jdoe": 2.0})
+    (mle / "staff").mkdir()
+    (mle / "staff" / lms.INFO).write_text(
+        "student,id,name,lms,submitted,late,files\n"
+        "jsmith,jsmith,Jane Smith,blackboard,2026-11-03T13:00:00,,mle.py\n"
+        "jdoe,jdoe,John Doe,blackboard,2026-11-03T13:00:00,,mle.py\n")
+    gmm = graded_folder(tmp_path / "gmm", {"jsmith": 2.0}, "gmm")
+    roster = lms.read_roster(write_roster(tmp_path, [("jsmith", "Jane Smith", "", "A"), ("ann", "Ann Lee", "", "B")]))
+    text, summary = gradebook.build([gradebook.read_column(mle), gradebook.read_column(gmm)], policy, weights, roster)
+    table = {r["student"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert set(table) == {"jsmith", "jdoe", "ann"}
+    # jsmith: 24.5 h late on mle, two started days (4 -> 3.2, raw kept); gmm 2/4; (0.8 + 3 * 0.5) / 4
+    jane = table["jsmith"]
+    assert (jane["mle raw"], jane["mle days late"], jane["mle score"]) == ("4", "2", "3.2")
+    assert jane["total %"] == "57.5"
+    assert table["jdoe"]["mle days late"] == "0" and table["jdoe"]["name"] == "John Doe"  # extension
+    assert table["ann"]["total %"] == "0"
+    assert summary["assignments"]["gmm"]["status"] == {"graded": 1, "missing": 2}
+    assert summary["assignments"]["mle"]["late"] == 1 and summary["assignments"]["gmm"]["weight"] == 3
