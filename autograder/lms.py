@@ -218,6 +218,10 @@ def batch_entries(path: Path, out_dir: Path) -> list[tuple[str, Path]] | None:
     written to ``OUT/staff/lms/STUDENT/`` and what the LMS said to ``OUT/staff/lms.csv``;
     None when ``path`` is no LMS export (the batch reads it as a folder per student)."""
     export = read(path)
+    if export is None and path.is_file():
+        raise LmsError(f"{path.name} is no Canvas, Moodle or Blackboard 'download all submissions' "
+                       "archive (its files are not named as one of them names them); give the "
+                       "archive as the LMS made it, or a folder with one entry per student")
     if export is None:
         return None
     stage = out_dir / report.STAFF_DIR / STAGE

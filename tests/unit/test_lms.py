@@ -95,6 +95,11 @@ def test_a_folder_per_student_is_no_lms_export(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_zip_that_is_no_lms_export_is_refused(tmp_path):
+    with pytest.raises(lms.LmsError, match="no Canvas, Moodle or Blackboard"):
+        lms.batch_entries(as_zip(tmp_path, {"alice/mle.py": V1}), tmp_path / "out")
+
+
 def test_a_mixed_folder_is_no_lms_export(tmp_path):
     files = {**canvas_files(), "notes.txt": b"x"}
     assert lms.read(as_folder(tmp_path, files)) is None
