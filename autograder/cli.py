@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", help="the roster CSV (id,name,email,section): its students all get a row")
     p.add_argument("--course", help="course folder")
 
+    p = sub.add_parser("similarity", help="an HTML report of the most similar pairs of submissions "
+                                          "(for a person to judge; never a penalty)")
+    p.add_argument("assignment")
+    p.add_argument("submissions", help="what `gmgrade grade` takes: a folder per student, or an LMS export")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--course", help="course folder")
+
     p = sub.add_parser("mistakes", help="list an assignment's known mistakes, or show one as a diff")
     p.add_argument("assignment")
     p.add_argument("id", nargs="?", help="the mistake to show as a diff of the reference")
@@ -341,6 +348,18 @@ def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
     return ExitCode.OK
 
 
+def cmd_similarity(args: argparse.Namespace, course: Course) -> int:
+    from autograder import similarity
+
+    course.check_assignment(args.assignment)
+    out = _output_path(Path(args.out), folder=False)
+    pairs = similarity.run(course, args.assignment, Path(args.submissions), out)
+    for p in pairs[:5]:
+        print(f"{100 * p.score:5.0f}%  {p.a} — {p.b}")
+    print(f"wrote {out}: the most similar pairs side by side, for you to read and judge")
+    return ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -355,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(cmd_mistakes(args, course))
         if args.command == "gradebook":
             return int(cmd_gradebook(args, course))
+        if args.command == "similarity":
+            return int(cmd_similarity(args, course))
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))

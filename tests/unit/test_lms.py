@@ -3,17 +3,23 @@
 Each layout is built here as the LMS's documentation describes its "download all
 submissions" archive; nothing is graded (the e2e test grades a Canvas export)."""
 
+import ast
 import csv
 import io
 import json
+import re
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from autograder import config, gradebook, lms, report
+from autograder import config, gradebook, lms, report, similarity
+from autograder.course import Course
+from tests.material import correct
 from autograder import results
 from autograder.results import Status, SubmissionResult
 
+ROOT = Path(__file__).resolve().parents[2]
 V1, V2, HELPER = b"def f():\n    return 1\n", b"def f():\n    return 2\n", b"X = 3\n"
 
 
@@ -257,3 +263,42 @@ def test_gradebook_applies_policy_and_weights(tmp_path):
     assert table["ann"]["total %"] == "0"
     assert summary["assignments"]["gmm"]["status"] == {"graded": 1, "missing": 2}
     assert summary["assignments"]["mle"]["late"] == 1 and summary["assignments"]["gmm"]["weight"] == 3
+
+
+# ------------------------------------------------------------------ similarity
+
+
+def planted_copy(src):
+    """``src`` with its functions in reverse order and its variables renamed."""
+    tree = ast.parse(src)
+    tree.body = tree.body[:2] + tree.body[2:][::-1]  # the imports stay first
+    copy = ast.unparse(tree)
+    for old, new in {"total": "acc", "count": "k", "flat_out": "res", "half_logdet": "hld", "xi": "v"}.items():
+        copy = re.sub(rf"\b{old}\b", new, copy)
+    return copy
+
+
+def test_similarity_ranks_a_planted_copy_first(tmp_path):
+    pytest.importorskip("copydetect")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    original = correct("mle", "loops.py").read_text()
+    (batch / "ann.py").write_text(original)
+    (batch / "bob.py").write_text(planted_copy(original))
+    (batch / "cat.py").write_text(correct("mle", "other_formulas.py").read_text())
+    (batch / "dan.py").write_text(correct("mle", "float64_internals.py").read_text())
+    (batch / "eve.py").write_text((ROOT / "solutions" / "mle.py").read_text())
+    (batch / "notes.txt").write_text("not code")
+    out = tmp_path / "similar.html"
+    pairs = similarity.run(Course(ROOT), "mle", batch, out)
+    assert (pairs[0].a, pairs[0].b) == ("ann", "bob") and pairs[0].score > 0.5
+    assert all(p.score < 0.5 for p in pairs[1:])
+    page = out.read_text()
+    assert page.index("ann — bob") < page.index("<h2") and "<mark>" in page and "notes" in page
+
+
+def test_similarity_does_not_count_the_skeleton(tmp_path):
+    pytest.importorskip("copydetect")
+    skeleton = Course(ROOT).skeleton("mle").read_text()
+    assert similarity.compare({"a": skeleton, "b": skeleton}, skeleton) == []
+    assert similarity.compare({"a": skeleton, "b": skeleton}, "")[0].score == 1.0
