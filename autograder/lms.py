@@ -47,8 +47,10 @@ INFO_COLUMNS = ["student", "id", "name", "lms", "submitted", "late", "files"]
 _CANVAS = re.compile(r"^(?P<name>[^_/]+)_(?P<late>LATE_)?(?P<id>\d+)_(?P<upload>\d+)_(?P<file>.+)$")
 _CANVAS_COPY = re.compile(r"^(?P<stem>.+)-\d+(?P<ext>\.[^.]+)$")  # "mle-1.py": uploaded again
 _MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
-_BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<id>[A-Za-z0-9.@+-]+)_attempt_"
-                         r"(?P<time>\d{4}(?:-\d\d){5})(?:_(?P<file>.+)|\.txt)$")
+# ASSIGNMENT_USERNAME before "_attempt_": both may hold "_", so the receipt says where the
+# username begins; without one, it is the last part
+_BLACKBOARD = re.compile(r"^(?P<head>[^/]+?_[^/]+?)_attempt_(?P<time>\d{4}(?:-\d\d){5})(?:_(?P<file>.+)|\.txt)$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")  # as submission.student_id: what a folder name may hold
 _BB_NAME = re.compile(r"^Name:\s*(?P<name>.*?)\s*\((?P<id>[^()]+)\)\s*$", re.M)
 
 
@@ -174,19 +176,20 @@ def _moodle(files: list[tuple[str, bytes]]) -> dict[str, Work]:
 
 
 def _blackboard(files: list[tuple[str, bytes]]) -> dict[str, Work]:
+    matches = [(m, data) for rel, data in files if (m := _BLACKBOARD.match(rel)) is not None]
+    receipts = {}  # (head, time) -> (username, name): "Name: Jane Smith (jsmith)"
+    for m, data in matches:
+        if m["file"] is None and (n := _BB_NAME.search(data.decode("utf-8", errors="replace"))):
+            if m["head"].endswith("_" + n["id"]):
+                receipts[m["head"], m["time"]] = (n["id"], n["name"])
     attempts: dict[str, dict[str, Work]] = {}  # student -> attempt time -> work
-    for rel, data in files:
-        m = _BLACKBOARD.match(rel)
-        assert m is not None
+    for m, data in matches:
+        sid, name = receipts.get((m["head"], m["time"]), (m["head"].rsplit("_", 1)[1],) * 2)
         y, mo, d, h, mi, sec = m["time"].split("-")  # the attempt's time, as ISO 8601
-        w = attempts.setdefault(m["id"], {}).setdefault(
-            m["time"], Work(m["id"], m["id"], submitted=f"{y}-{mo}-{d}T{h}:{mi}:{sec}"))
+        w = attempts.setdefault(sid, {}).setdefault(
+            m["time"], Work(sid, name, submitted=f"{y}-{mo}-{d}T{h}:{mi}:{sec}"))
         if m["file"] is not None:
             w.files[m["file"]] = data  # the stored name is the prefix and the original name
-            continue
-        receipt = data.decode("utf-8", errors="replace")  # the attempt's receipt
-        if (n := _BB_NAME.search(receipt)) is not None:
-            w.name = n["name"]
     # the attempt times (YYYY-MM-DD-HH-MM-SS) sort as times: the latest attempt is graded
     return {sid: by_time[max(by_time)] for sid, by_time in attempts.items()}
 
@@ -209,8 +212,10 @@ def read(path: Path) -> Export | None:
 
 
 def _folder_id(student: str) -> str:
-    """The LMS id as the name of the student's output folder (never one the batch writes)."""
-    return student + "_" if student.lower() in RESERVED_IDS else student
+    """The LMS id as the name of the student's output folder: no path, no hidden file,
+    never a name the batch writes (the LMS's own id is kept in ``lms.csv``)."""
+    sid = _UNSAFE.sub("_", student).lstrip(".")[:100] or "student"
+    return sid + "_" if sid.lower() in RESERVED_IDS else sid
 
 
 def batch_entries(path: Path, out_dir: Path) -> list[tuple[str, Path]] | None:

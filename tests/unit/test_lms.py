@@ -122,6 +122,19 @@ def test_batch_entries_stage_each_students_files_and_what_the_lms_said(tmp_path)
     assert info["101"]["lms"] == "canvas" and info["101"]["files"] == "helper.py mle.py"
 
 
+def test_blackboard_usernames_with_underscores_come_from_the_receipt(tmp_path):
+    a = "Home_work 1_jane_smith_attempt_2026-11-01-10-00-00"
+    files = {f"{a}.txt": b"Name: Jane Smith (jane_smith)\n", f"{a}_mle.py": V1,
+             "Home_work 1_.._attempt_2026-11-01-10-00-00_mle.py": V2}
+    export = lms.read(as_zip(tmp_path, files))
+    assert export.students["jane_smith"].files == {"mle.py": V1}
+    out = tmp_path / "out"
+    entries = dict(lms.batch_entries(as_zip(tmp_path, files), out))
+    # a username that is no folder name is made one; the LMS's own stays in lms.csv
+    assert all(folder.parent == out / "staff" / "lms" for folder in entries.values())
+    assert sorted(entries) == ["jane_smith", "student"] and lms.read_info(out)["student"]["id"] == ".."
+
+
 def test_unsafe_zip_members_are_never_staged(tmp_path):
     path = tmp_path / "evil.zip"
     with zipfile.ZipFile(path, "w") as z:
@@ -302,3 +315,22 @@ def test_similarity_does_not_count_the_skeleton(tmp_path):
     skeleton = Course(ROOT).skeleton("mle").read_text()
     assert similarity.compare({"a": skeleton, "b": skeleton}, skeleton) == []
     assert similarity.compare({"a": skeleton, "b": skeleton}, "")[0].score == 1.0
+
+
+def test_command_line_mistakes_stop_before_grading(tmp_path, capsys):
+    from autograder.cli import main
+    from autograder.results import ExitCode
+
+    out = tmp_path / "out"
+    not_lms = as_zip(tmp_path, {"alice/mle.py": V1})
+    assert main(["grade", "mle", str(not_lms), "--out", str(out), "--course", str(ROOT)]) == ExitCode.USAGE_ERROR
+    assert "no Canvas, Moodle or Blackboard" in capsys.readouterr().err and not out.exists()
+    bad_roster = tmp_path / "roster.csv"
+    bad_roster.write_text("name\nJane\n")
+    export = as_folder(tmp_path, canvas_files())
+    assert main(["grade", "mle", str(export), "--out", str(out), "--roster", str(bad_roster),
+                 "--course", str(ROOT)]) == ExitCode.USAGE_ERROR
+    assert "'id'" in capsys.readouterr().err and not out.exists()
+    assert main(["export", "otter", "mle", "--results", str(out), "--out", str(tmp_path / "x.zip"),
+                 "--course", str(ROOT)]) == ExitCode.USAGE_ERROR
+    assert "--results and --roster are for the LMS exports" in capsys.readouterr().err
