@@ -231,28 +231,36 @@ def batch_entries(path: Path, out_dir: Path) -> list[tuple[str, Path]] | None:
         return None
     stage = out_dir / report.STAFF_DIR / STAGE
     shutil.rmtree(stage, ignore_errors=True)  # an earlier export's files are not this one's
-    entries = []
-    for sid in sorted(export.students):
-        w = export.students[sid]
-        folder = stage / _folder_id(sid)
-        folder.mkdir(parents=True)
-        for name, data in w.files.items():
-            target = folder.joinpath(*PurePosixPath(name).parts)
+    folders = _folders(export)
+    for sid, fid in folders.items():
+        (stage / fid).mkdir(parents=True)
+        for name, data in export.students[sid].files.items():
+            target = (stage / fid).joinpath(*PurePosixPath(name).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        entries.append((_folder_id(sid), folder))
-    report.atomic_write(out_dir / report.STAFF_DIR / INFO, _info_csv(export))
-    return entries
+    report.atomic_write(out_dir / report.STAFF_DIR / INFO, _info_csv(export, folders))
+    return [(fid, stage / fid) for fid in folders.values()]
 
 
-def _info_csv(export: Export) -> str:
+def _folders(export: Export) -> dict[str, str]:
+    """Each student's folder name, by LMS id: two ids that make the same name get ``~2``…"""
+    folders: dict[str, str] = {}
+    for sid in sorted(export.students):
+        fid, n = _folder_id(sid), 1
+        while (fid if n == 1 else f"{fid}~{n}") in folders.values():
+            n += 1
+        folders[sid] = fid if n == 1 else f"{fid}~{n}"
+    return folders
+
+
+def _info_csv(export: Export, folders: dict[str, str]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(INFO_COLUMNS)
-    for sid in sorted(export.students):
+    for sid, fid in folders.items():
         s = export.students[sid]
         late = "" if s.late is None else ("yes" if s.late else "no")
-        w.writerow([_folder_id(sid), sid, s.name, export.lms, s.submitted, late, " ".join(sorted(s.files))])
+        w.writerow([fid, sid, s.name, export.lms, s.submitted, late, " ".join(sorted(s.files))])
     return buf.getvalue()
 
 
