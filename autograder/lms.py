@@ -86,7 +86,7 @@ def _raw_files(path: Path) -> tuple[str, list[tuple[str, bytes]]] | None:
     if path.is_dir():
         found = [(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*"))
                  if len(p.relative_to(path).parts) <= 4 and not p.is_symlink() and p.is_file()
-                 and not p.relative_to(path).parts[0].startswith(".")]
+                 and not p.relative_to(path).parts[0].startswith((".", "__MACOSX"))]  # macOS's unzip
         lms = detect([rel for rel, _ in found])
         if lms is None:
             return None

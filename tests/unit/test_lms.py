@@ -106,6 +106,11 @@ def test_a_zip_that_is_no_lms_export_is_refused(tmp_path):
         lms.batch_entries(as_zip(tmp_path, {"alice/mle.py": V1}), tmp_path / "out")
 
 
+def test_macos_unzip_leftovers_are_ignored(tmp_path):
+    files = {**moodle_files(), "__MACOSX/._x": b"", ".DS_Store": b""}
+    assert lms.read(as_folder(tmp_path, files)).lms == "moodle"
+
+
 def test_a_mixed_folder_is_no_lms_export(tmp_path):
     files = {**canvas_files(), "notes.txt": b"x"}
     assert lms.read(as_folder(tmp_path, files)) is None
