@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from autograder.errors import UsageError
 
@@ -66,7 +67,8 @@ def strip_solution(source: str, *, hint: str = "write your solution here") -> st
 def percent_cells(source: str) -> list[tuple[str, str]]:
     """``(kind, text)`` cells of a percent-format file; ``kind`` is 'markdown' or 'code'."""
     cells: list[tuple[str, list[str]]] = []
-    kind, lines = "code", []
+    kind = "code"
+    lines: list[str] = []
     for line in source.splitlines():
         m = _CELL.match(line)
         if m:
@@ -98,7 +100,7 @@ def to_notebook(source: str, check_cell_for: str | None = None) -> str:
         cells.insert(0, ("code", CHECK_CELL.format(name=check_cell_for, url=BUNDLE_URL)))
     for kind, text in cells:
         lines = text.splitlines(keepends=True)
-        cell = {"cell_type": kind, "metadata": {}, "source": lines}
+        cell: dict[str, Any] = {"cell_type": kind, "metadata": {}, "source": lines}
         if kind == "code":
             cell.update({"execution_count": None, "outputs": []})
         nb_cells.append(cell)

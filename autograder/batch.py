@@ -241,7 +241,7 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
                      stream=progress.stream)
     else:
         _run_local(course, assignment, todo, opts, finish, jobs=jobs, grade_fn=grade_fn,
-                   note=lambda m: progress.stream.write(m + "\n"))
+                   note=lambda m: print(m, file=progress.stream))
     results = load_results(out_dir, students)
     summary = report.write_class(out_dir, results)
     summary["students_text"] = report.students_text(results)
@@ -320,7 +320,8 @@ def pack_submission(path: Path) -> dict:
     if path.is_symlink():
         return {"name": path.name, "kind": "symlink"}
     if path.is_dir():
-        files, total = [], 0
+        files: list[tuple[str, bytes]] = []
+        total = 0
         for p in sorted(path.rglob("*")):
             rel = p.relative_to(path)
             if len(rel.parts) > 4 or p.is_symlink() or not p.is_file():

@@ -35,11 +35,6 @@ import sys
 import tempfile
 import time
 
-try:
-    import resource
-except ImportError:  # Windows
-    resource = None
-
 WINDOWS = os.name == "nt"
 
 _BOOT = (
@@ -63,10 +58,11 @@ WORKER_ENV = {
 def linux_process_backend() -> bool:
     """True where the process backend's Linux pieces exist: resource limits and libc's
     ``prctl``/``unshare`` (seccomp, private mounts)."""
-    if not sys.platform.startswith("linux") or resource is None:
+    if not sys.platform.startswith("linux"):
         return False
     try:
         import ctypes
+        import resource  # noqa: F401 - only whether Python has it
 
         libc = ctypes.CDLL(None, use_errno=True)
         return hasattr(libc, "prctl") and hasattr(libc, "unshare")
@@ -78,7 +74,9 @@ class PortableWorker:
     """A running portable worker, with what ``student.WorkerSession`` uses of a sandbox."""
 
     def __init__(self, proc: subprocess.Popen, scratch: str) -> None:
+        assert proc.stdin is not None and proc.stderr is not None  # start_portable pipes all three
         self.proc = proc  # proc.stdout: what the student's code printed
+        self._pipes = (proc.stdin, proc.stderr)  # requests, replies
         self.req_w = proc.stdin.fileno()
         self.rep_r = proc.stderr.fileno()
         self.scratch = scratch
@@ -112,7 +110,7 @@ class PortableWorker:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (self.proc.stdin, self.proc.stderr):
+        for stream in self._pipes:
             try:
                 stream.close()
             except OSError:
@@ -154,18 +152,15 @@ def start_portable(spec) -> PortableWorker:
     return PortableWorker(proc, scratch)
 
 
+_JOB = None  # the Job object's handle: closing it would end this process
+
+
 def limit_this_process(memory_mb: int) -> None:
     """In the portable worker, before any student code: on Windows, a Job object that caps
     this process's memory and ends its children with it. Best effort: where the system
     refuses, the grader's time limits still hold."""
-    if WINDOWS:
-        _windows_job(memory_mb)
-
-
-_JOB = None  # the Job object's handle: closing it would end this process
-
-
-def _windows_job(memory_mb: int) -> None:
+    if sys.platform != "win32":  # not WINDOWS: mypy then skips ctypes' Windows-only names below
+        return
     import ctypes
 
     global _JOB
@@ -207,7 +202,7 @@ def set_nonblocking(fd: int) -> None:
 
 def wait_fd(fd: int, write: bool, timeout: float) -> bool:
     """True when the pipe ``fd`` can be read (or written) within ``timeout`` seconds."""
-    if not WINDOWS:
+    if sys.platform != "win32":  # not WINDOWS: mypy then skips msvcrt's Windows-only names below
         import select
 
         ready = select.select([] if write else [fd], [fd] if write else [], [], timeout)

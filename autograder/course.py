@@ -81,7 +81,10 @@ class Course:
         return self.root / MARKER / name / "tests"
 
     def public_tests(self, name: str) -> list[Path]:
-        return sorted(self.public_dir(name).glob("test_*.py"))
+        """The public test files, and the contract the engine generates tests from
+        (:mod:`autograder.contracts`) where the assignment has one."""
+        contract = self.public_dir(name) / "contract.toml"
+        return sorted(self.public_dir(name).glob("test_*.py")) + ([contract] if contract.is_file() else [])
 
     def hidden_tests(self, name: str) -> list[Path]:
         return sorted((self.root / "solutions" / "tests" / name).glob("test_*.py"))

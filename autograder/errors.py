@@ -18,8 +18,9 @@ from __future__ import annotations
 from autograder.results import ExitCode
 
 
-class StudentFacing:
-    """Mixed into the exceptions whose message is written for the student."""
+class StudentFacing(BaseException):
+    """The exceptions whose message is written for the student; mixed in before the class
+    that says how they are caught (``AssertionError``, or ``BaseException`` itself)."""
 
     timed_out = False
 

@@ -31,6 +31,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from autograder.errors import UsageError
 
@@ -127,6 +128,7 @@ def _span(tree: ast.Module, lines: list[int], function: str) -> tuple[int, int]:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == function:
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            assert node.end_lineno is not None  # ast.parse sets it on every statement
             return lines[first - 1], lines[node.end_lineno]
     raise LookupError(function)
 
@@ -178,7 +180,7 @@ def affected(reference: str, mistake: Mistake) -> set[str] | None:
     tree = ast.parse(reference)
     defs = {n.name: {x.id for x in ast.walk(n) if isinstance(x, ast.Name)}
             for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    changed = {e.function for e in mistake.edits}
+    changed = {e.function for e in mistake.edits if e.function is not None}  # all of them (above)
     while True:
         more = {name for name, refs in defs.items() if refs & changed} - changed
         if not more:
@@ -187,14 +189,15 @@ def affected(reference: str, mistake: Mistake) -> set[str] | None:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
             continue
+        runs: ast.AST = node
         if _is_main_guard(node):  # skipped when the grader loads the code: only its else branch runs
-            node = ast.Module(body=node.orelse, type_ignores=[])
-        if {x.id for x in ast.walk(node) if isinstance(x, ast.Name)} & changed:
+            runs = ast.Module(body=node.orelse, type_ignores=[])
+        if {x.id for x in ast.walk(runs) if isinstance(x, ast.Name)} & changed:
             return None  # e.g. a notebook cell that calls it while the module loads
     return changed
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
+def _is_main_guard(node: ast.stmt) -> TypeGuard[ast.If]:
     """``if __name__ == "__main__":`` (the grader loads a submission under another name)."""
     return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
             and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"

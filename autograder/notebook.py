@@ -166,6 +166,7 @@ def history_cells(entries: list[tuple[int, str]], current: int) -> tuple[list[tu
             if count == current and calls:
                 calls = [s for s in tree.body if s.lineno >= calls[0].lineno]
             for s in calls:
+                assert s.end_lineno is not None  # ast.parse sets it on every statement
                 lines[s.lineno - 1:s.end_lineno] = [""] * (s.end_lineno - s.lineno + 1)
             body = "\n".join(lines)
         if body.strip():

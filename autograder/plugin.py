@@ -14,6 +14,7 @@ test first asks for it, as a fresh session does (it takes about a millisecond).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import importlib.util
@@ -23,11 +24,12 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 import torch
 
+from autograder import contracts, testing
 from autograder.errors import StudentFacing
 from autograder.options import DEFAULT_TIMEOUT
 from autograder.protocol import Helper
@@ -35,6 +37,9 @@ from autograder.student import StudentProxy
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: hypothesis' own backport
     from exceptiongroup import BaseExceptionGroup
+
+if TYPE_CHECKING:
+    from autograder.runner import Tests
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
@@ -158,7 +163,7 @@ class GradingPlugin:
                  make_student: Callable[[], StudentProxy] | None,
                  reference_path: Path | None, default_timeout: float,
                  max_examples: int = DEFAULT_MAX_EXAMPLES, functions: tuple[str, ...] = (),
-                 tests: tuple[str, ...] = ()) -> None:
+                 tests: tuple[str, ...] = (), skeleton: Path | None = None) -> None:
         self.assignment = assignment
         self.public_dirs = [p.resolve() for p in public_dirs]
         self.make_student = make_student
@@ -167,13 +172,15 @@ class GradingPlugin:
         self.max_examples = max_examples
         self.functions = functions
         self.tests = tests
+        # the skeleton's parameter names, to describe a call a check was not told about
+        self.signatures = contracts.signatures(skeleton) if skeleton is not None and skeleton.is_file() else {}
         self.expected: list[Expected] = []
         self.calls: dict[str, list[str]] = {}  # nodeid -> the student's functions it called
         self.outcomes: dict[str, Outcome] = {}
         self._student: StudentProxy | None = None
         self._reference: Reference | None = None
         self.collect_errors: list[str] = []
-        self.serve: Callable[[Callable[[Callable[[], StudentProxy]], GradingPlugin]], None] | None = None
+        self.serve: Callable[[Tests], None] | None = None
 
     def _limit(self, item: pytest.Item) -> float:
         """A test's time limit: the default (``--timeout``), or its own ``@timeout``
@@ -190,6 +197,11 @@ class GradingPlugin:
         config.addinivalue_line("markers", "slow: end-to-end test")
         config.addinivalue_line("markers", "gpu: needs CUDA")
         register_hypothesis_profile(self.max_examples)
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        if file_path.name == contracts.FILENAME:
+            return contracts.ContractFile.from_parent(parent, path=file_path)
+        return None
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -302,10 +314,17 @@ class GradingPlugin:
         if "student" in request.fixturenames:
             proxy = request.getfixturevalue("student")
             proxy._start_test(self._limit(request.node), seed)
+            testing.last_call = functools.partial(self._last_call, proxy)
         yield
         if proxy is not None:
             self.calls[request.node.nodeid] = list(proxy.called)
             proxy._finish_test()
+
+    def _last_call(self, proxy: StudentProxy) -> tuple[str, dict[str, Any]]:
+        """How ``proxy``'s last call reads in feedback (see :data:`testing.last_call`)."""
+        if proxy.last_call is None:
+            return "your function", {}
+        return contracts.describe_call(*proxy.last_call, self.signatures)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> torch.Generator:

@@ -270,7 +270,8 @@ class _Decoder:
         raise ProtocolError(f"unknown node kind {k[:20]!r}")
 
     def tensor(self, node: dict) -> torch.Tensor:
-        dtype = DTYPES.get(node.get("dtype"))  # type: ignore[arg-type]
+        name = node.get("dtype")
+        dtype = DTYPES.get(name) if type(name) is str else None
         shape, off, n = node.get("shape"), node.get("off"), node.get("n")
         if dtype is None or type(shape) is not list or type(off) is not int or type(n) is not int:
             raise ProtocolError("malformed tensor")

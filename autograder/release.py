@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from autograder import assign
 from autograder.course import MARKER, Course
 from autograder.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 STUDENT_README = """# {title}
 
@@ -85,8 +91,6 @@ def _copy_package(src: Path, dst: Path) -> None:
 
 
 def _dependencies(course: Course) -> str:
-    import tomllib
-
     data = tomllib.loads((course.root / "pyproject.toml").read_text())
     deps = data["project"]["dependencies"]
     return "[" + ", ".join(f'"{d}"' for d in deps) + "]"
@@ -140,8 +144,6 @@ def release(course: Course, out: Path, names: list[str] | None = None,
 
 
 def _version(course: Course) -> str:
-    import tomllib
-
     return tomllib.loads((course.root / "pyproject.toml").read_text())["project"]["version"]
 
 

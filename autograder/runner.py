@@ -58,7 +58,7 @@ def make_plugin(course: Course, assignment: str, opts: GradeOptions,
         make_student=make_student,
         reference_path=course.solution(assignment) if opts.include_hidden else None,
         default_timeout=opts.timeout, max_examples=opts.max_examples, functions=opts.functions,
-        tests=opts.tests)
+        tests=opts.tests, skeleton=course.skeleton(assignment))
 
 
 def fresh_tests(course: Course, assignment: str, opts: GradeOptions) -> Tests:
@@ -84,7 +84,7 @@ def collect_once(course: Course, assignment: str, opts: GradeOptions,
 
 def grade_path(course: Course, assignment: str, path: Path, student: str,
                opts: GradeOptions, tests: Tests | None = None,
-               early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
+               early: sandbox.Worker | None = None) -> tuple[SubmissionResult, str]:
     """Grade the submission at ``path``; return the result and a staff-only log.
     ``early``: a worker started for these options before the grader imported its tests
     (``gmgrade check``); it is used, or killed when the submission cannot be read."""
@@ -103,7 +103,7 @@ def grade_path(course: Course, assignment: str, path: Path, student: str,
 
 def grade_cells(course: Course, assignment: str, sub: submission.Submission,
                 opts: GradeOptions, tests: Tests | None = None, start: float | None = None,
-                early: sandbox.Started | None = None) -> tuple[SubmissionResult, str]:
+                early: sandbox.Worker | None = None) -> tuple[SubmissionResult, str]:
     start = time.perf_counter() if start is None else start
     tests = tests or fresh_tests(course, assignment, opts)
     backend = sandbox.choose_backend(opts.sandbox)

@@ -58,6 +58,7 @@ import time
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Protocol
 
 import autograder
 from autograder import compat
@@ -66,8 +67,8 @@ from autograder.options import DEFAULT_MEMORY_MB
 
 try:
     import resource
-except ImportError:  # Windows: the process backend starts compat's portable worker
-    resource = None
+except ImportError:  # Windows: the process backend starts compat's portable worker, which needs none
+    pass
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 NOBODY = 65534
@@ -405,6 +406,35 @@ class SandboxSpec:
     device: str = "cpu"
 
 
+class WorkerProcess(Protocol):
+    """What a worker's handle uses of its process: a ``subprocess.Popen``, or
+    ``zygote._Spawned`` for a worker that a zygote forked."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...  # what the student's code printed
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+
+class Worker(Protocol):
+    """A running worker as ``student.WorkerSession`` drives it: a :class:`Started`, or a
+    ``compat.PortableWorker`` where the process backend's Linux pieces are missing."""
+
+    req_w: int  # the grader's ends of the request and reply pipes
+    rep_r: int
+
+    @property
+    def proc(self) -> WorkerProcess: ...
+
+    @property
+    def stopped_because(self) -> str | None: ...
+
+    def kill(self) -> None: ...
+
+
 class Started:
     """A running worker: the process and the grader's ends of the pipes.
 
@@ -415,10 +445,11 @@ class Started:
     session (``session``: the process backend without root).
     """
 
-    def __init__(self, proc: subprocess.Popen, req_w: int, rep_r: int, scratch: str | None,
+    def __init__(self, proc: WorkerProcess, req_w: int, rep_r: int, scratch: str | None,
                  stage: str | None = None, *, uid: int | None = None, pidns: bool = False,
                  session: bool = False, memory_mb: int = 0, lifeline: int | None = None) -> None:
         self.proc = proc
+        self.pid = proc.pid  # None until a worker a zygote forked says who it is (adopt)
         self.stage = stage  # bind targets of the child's private mount namespace
         self.req_w = req_w
         self.rep_r = rep_r
@@ -444,7 +475,7 @@ class Started:
         if pidns is not None:
             self.pidns, self._ns = True, pidns
         else:
-            self.proc.pid = pid
+            self.pid = pid
             self.session = session
         if self._memory_mb and self.uid is None:
             self._start_watch()
@@ -453,11 +484,11 @@ class Started:
         if self.uid is not None:
             return _pids_of_uid(self.uid)
         if self.pidns:
-            if self._ns is None:
-                self._ns = _child_pidns(self.proc.pid)
+            if self._ns is None and self.pid is not None:
+                self._ns = _child_pidns(self.pid)
             return _pids_in_pidns(self._ns) if self._ns else []
-        if self.session:
-            return _pids_of_session(self.proc.pid)
+        if self.session and self.pid is not None:
+            return _pids_of_session(self.pid)
         return []
 
     def _watch(self, limit_mb: int) -> None:
@@ -471,14 +502,12 @@ class Started:
     def _kill_processes(self) -> None:
         """SIGKILL the worker, its process group, and every other process of the sandbox;
         the grader's ends of the pipes then see EOF. Safe to call from the watchdog."""
-        pid = self.proc.pid
-        for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-            if pid is None:
-                break
-            try:
-                kill()
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self.pid is not None:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(self.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         for _ in range(100):  # a fork bomb may add processes between two rounds
             pids = self._members()
             if not pids:
@@ -658,7 +687,7 @@ def _process_stage() -> _Stage:
     return stage
 
 
-def start(spec: SandboxSpec) -> Started:
+def start(spec: SandboxSpec) -> Worker:
     """A worker in a sandbox of its own (exec: bwrap + Python + torch for each student)."""
     if spec.backend == "process" and not compat.linux_process_backend():
         return compat.start_portable(spec)  # macOS, Windows: a plain child process (compat.py)
@@ -731,7 +760,7 @@ def start(spec: SandboxSpec) -> Started:
                    session=spec.backend == "process" and not own, memory_mb=limits.memory_mb)
 
 
-def start_early(requested: str, memory_mb: int, device: str) -> Started | None:
+def start_early(requested: str, memory_mb: int, device: str) -> Worker | None:
     """A worker for one submission (``check``, a Gradescope run), started before the caller
     imports torch and the tests so that the two start-ups overlap. None when the device
     cannot be known yet without torch (``auto`` on a machine with NVIDIA devices) or the

@@ -129,7 +129,7 @@ class WorkerSession:
     def __init__(self, spec: sandbox.SandboxSpec, cells: list[str], module: str, *,
                  filename: str, startup_timeout: float = 120.0, load_timeout: float = 60.0,
                  cell_timeout: float = 10.0, load_budget: float | None = None,
-                 early: sandbox.Started | None = None) -> None:
+                 early: sandbox.Worker | None = None) -> None:
         self.spec = spec
         self.cells = cells
         self.module = module
@@ -137,7 +137,7 @@ class WorkerSession:
         self.startup_timeout = startup_timeout
         self.load_timeout = load_timeout
         self.cell_timeout = cell_timeout
-        self.proc: sandbox.Started | None = None
+        self.proc: sandbox.Worker | None = None
         self.output: _OutputTail | None = None
         self.load_info: LoadInfo | None = None
         self.in_test = False
@@ -286,7 +286,7 @@ class WorkerSession:
         self.load_info = info
         return info
 
-    def _launch(self) -> sandbox.Started:
+    def _launch(self) -> sandbox.Worker:
         """A worker: the one started early for this session, a fork of this process's zygote
         (:mod:`autograder.zygote`), or one started from scratch."""
         if self._early is not None:
@@ -387,8 +387,9 @@ class WorkerSession:
         ev = reply.get("ev")
         if ev == "done":  # the per-test child died while running the call
             self.in_test = False
-            status = reply.get("status") if type(reply.get("status")) is dict else {}
-            raise StudentCrash(f"{fn}() {_describe_status(status)} while it was running")
+            status = reply.get("status")
+            raise StudentCrash(f"{fn}() {_describe_status(status if type(status) is dict else {})} "
+                               "while it was running")
         if ev == "missing":
             raise StudentMissing(f"your submission does not define {fn}(); check the spelling "
                                  "of the function name against the skeleton")
@@ -428,6 +429,7 @@ class StudentProxy:
         self._seed = 0
         self.answered: list[str] = []
         self.called: list[str] = []
+        self.last_call: tuple[str, tuple, dict] | None = None
 
     # called by the runner around each test
     def _start_test(self, timeout: float, seed: int = 0) -> None:
@@ -435,10 +437,11 @@ class StudentProxy:
         student's unseeded randomness is the same on every run of the same submission."""
         self._timeout = timeout
         self._seed = seed
-        self.answered: list[str] = []  # functions that returned a value in this test
-        self.called: list[str] = []  # functions this test called, answered or not
-        self._deadline: float | None = None  # starts at the first call, once the worker is up
+        self.answered = []  # functions that returned a value in this test
+        self.called = []  # functions this test called, answered or not
+        self._deadline = None  # starts at the first call, once the worker is up
         self._poisoned = None
+        self.last_call = None  # (fn, args, kwargs) of this test's last call
 
     def _finish_test(self) -> None:
         self._session.end_test()
@@ -457,6 +460,7 @@ class StudentProxy:
             raise type(self._poisoned)(self._poisoned.feedback)
         if fn not in self.called:
             self.called.append(fn)
+        self.last_call = (fn, args, kwargs)
         try:
             info = self._session.ensure_started()
             if fn not in info.functions:

@@ -116,7 +116,7 @@ def relevant_tests(reference: str, m: Mistake, graded: SubmissionResult) -> set[
     changed = affected(reference, m)
     if changed is None or not graded.full_marks or any(t.calls is None for t in graded.tests):
         return None
-    return {test_function(t.test_id) for t in graded.tests if set(t.calls) & changed}
+    return {test_function(t.test_id) for t in graded.tests if set(t.calls or ()) & changed}  # (none is None: above)
 
 
 def verify(course: Course, names: list[str], opts: GradeOptions, jobs: int,
@@ -129,11 +129,12 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
                 out: TextIO = sys.stdout) -> dict[str, tuple[bool, str]]:
     """Grade every check of every assignment in one pool (so no core idles between
     assignments); per assignment, whether it holds and its report lines."""
-    verdicts = {name: [True, []] for name in names}
+    holds = dict.fromkeys(names, True)
+    lines: dict[str, list[str]] = {name: [] for name in names}
 
     def say(name: str, text: str, good: bool = True) -> None:
-        verdicts[name][0] &= good
-        verdicts[name][1].append(text)
+        holds[name] &= good
+        lines[name].append(text)
         out.write(text)
         out.flush()
 
@@ -200,9 +201,10 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
                 results[name, i] = fut.result()
                 checks = plans[name]
                 if i == 0:
-                    reference = course.solution(name).read_text(encoding="utf-8")
-                    mine = [(k, c) for k, c in enumerate(checks[:-1]) if c.mistake is not None]
-                    for k, c in mine:
+                    reference = checks[0].path.read_text(encoding="utf-8")  # plan(): solutions/NAME.py
+                    for k, c in enumerate(checks[:-1]):
+                        if c.mistake is None:
+                            continue
                         ran[name, k] = relevant_tests(reference, c.mistake, results[name, 0][0])
                         if ran[name, k] == set():
                             say(name, f"FAIL {name:10s} {c.label:40s} no test calls a function it "
@@ -231,4 +233,4 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
         times = [results[name, i][0].execution_time for i in range(len(checks) - 1) if (name, i) in results]
         say(name, f"     {name}: {len(times)} submissions, mean {sum(times) / len(times):.1f}s, "
                   f"max {max(times):.1f}s per submission\n")
-    return {name: (ok, "".join(lines)) for name, (ok, lines) in verdicts.items()}
+    return {name: (holds[name], "".join(lines[name])) for name in names}

@@ -215,7 +215,7 @@ def _child(conn: socket.socket, request: str, stderr_path: str, tests: "Tests | 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.close(devnull)
-        faulthandler.enable(sys.__stderr__)  # a collected session's handler writes where it collected
+        faulthandler.enable(2)  # the file above: a collected session's handler writes where it collected
         from autograder import runner
 
         code = runner.main([request], tests)
@@ -224,7 +224,8 @@ def _child(conn: socket.socket, request: str, stderr_path: str, tests: "Tests | 
         traceback.print_exc(file=sys.__stderr__)
     finally:
         try:
-            sys.__stderr__.flush()
+            if sys.__stderr__ is not None:
+                sys.__stderr__.flush()
             conn.sendall(f"{code}\n".encode())
         finally:
             os._exit(code)
@@ -379,16 +380,17 @@ def serve(address: str, grader: int, preload: list[str]) -> None:
             if not request or not stderr_path:
                 continue
             key = _template_key(request)
-            if key is not None and key not in templates:
-                templates[key] = _start_assignment_template(key, me, lambda: close_in_child(conn))
-            control = templates.get(key)
-            if control is not None:
-                try:
-                    socket.send_fds(control, [line], [conn.fileno()])
-                    continue
-                except OSError:  # it died: this request in a plain fork, the next in a new one
-                    control.close()
-                    del templates[key]
+            if key is not None:
+                if key not in templates:
+                    templates[key] = _start_assignment_template(key, me, lambda: close_in_child(conn))
+                control = templates[key]
+                if control is not None:
+                    try:
+                        socket.send_fds(control, [line], [conn.fileno()])
+                        continue
+                    except OSError:  # it died: this request in a plain fork, the next in a new one
+                        control.close()
+                        del templates[key]
             pid = os.fork()
             if pid == 0:
                 close_in_child()

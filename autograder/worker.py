@@ -31,8 +31,8 @@ import types
 
 try:
     import resource
-except ImportError:  # Windows: only the per-test fork (POSIX) uses it
-    resource = None
+except ImportError:  # Windows: only the per-test fork (POSIX) uses it, never run there
+    pass
 
 
 class CellTimeout(BaseException):

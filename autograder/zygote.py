@@ -80,8 +80,8 @@ class Zygote:
         self._ctl = ctl
         theirs.set_inheritable(True)
         try:
-            self.proc = sandbox.start_zygote(backend, limits, device, theirs.fileno(),
-                                              assignments)
+            self.proc: sandbox.Started | None = sandbox.start_zygote(backend, limits, device, theirs.fileno(),
+                                                                     assignments)
         finally:
             theirs.close()
         self.dead: str | None = None
@@ -119,6 +119,8 @@ class Zygote:
         return fd, json.dumps({"fd": fd, "backend": self.backend, "device": self.device})
 
     def _output(self) -> str:
+        if self.proc is None:  # attached: another process started it
+            return ""
         try:
             self.proc.proc.wait(timeout=5)
             data = self.proc.proc.stdout.read() if self.proc.proc.stdout else b""
@@ -191,9 +193,9 @@ class Zygote:
 
 
 class _Spawned:
-    """What :class:`sandbox.Started` needs of a process it did not start itself: a pid
-    (filled in once the worker says hello; the grader never signals a pid it did not
-    learn), the output pipe, and a wait that returns once the worker's processes are gone."""
+    """What :class:`sandbox.Started` needs of a process it did not start itself: no pid (it
+    learns the worker's once the worker says hello; the grader never signals a pid it did
+    not learn), the output pipe, and a wait that returns once the worker's processes are gone."""
 
     def __init__(self, out_r: int) -> None:
         self.pid: int | None = None

@@ -149,7 +149,7 @@ def _changes(model: ClassGaussian, values: list, grads: list, rng: torch.Tensor 
         elif g is not None and p.grad is None:
             found.append(f"`{name}.grad`, which held values and is now None (zero_grad() "
                          "throws away gradients the caller still needs)")
-        elif g is not None and not torch.equal(p.grad.cpu(), g):
+        elif g is not None and p.grad is not None and not torch.equal(p.grad.cpu(), g):  # both tensors
             found.append(f"the values of `{name}.grad`")
     if model.sampled_in_inference_mode:
         found.append("it was sampled under torch.inference_mode(), whose tensors cannot be used in "

@@ -31,7 +31,7 @@ class SeededGenerator(torch.Generator):
     seeded with the same seed.
     """
 
-    def to(self, device: str | torch.device) -> torch.Generator:  # type: ignore[override]
+    def to(self, device: str | torch.device) -> torch.Generator:
         device = torch.device(device)
         if device.type == "cpu":
             return self
@@ -74,6 +74,9 @@ class ToyEps(nn.Module):
     reading the wrong time step changes the output.
     """
 
+    # buffers (register_buffer below), declared for the type checker
+    e: torch.Tensor
+
     def __init__(self, shape: list, T: int, seed: int) -> None:
         super().__init__()
         gen = torch.Generator().manual_seed(int(seed))
@@ -109,6 +112,11 @@ class GaussianEps(nn.Module):
     E[ε | x_t] = sqrt(1 − ᾱ) (x_t − sqrt(ᾱ) mean) / (ᾱ var + 1 − ᾱ).
     ``mean`` and ``var`` broadcast against the non-batch dims of x_t.
     """
+
+    # buffers (register_buffer below), declared for the type checker
+    mean: torch.Tensor
+    var: torch.Tensor
+    alpha_bars: torch.Tensor
 
     def __init__(self, mean: object, var: object, alpha_bars: object) -> None:
         super().__init__()

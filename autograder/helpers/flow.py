@@ -33,6 +33,10 @@ __all__ = ["LinearNet", "RandomFeatureNet", "flow_linear", "flow_rf", "net_spec"
 class LinearNet(nn.Module):
     """u ↦ u @ weight + bias, with ``weight`` (d_in, d_out) and ``bias`` (d_out,)."""
 
+    # buffers (register_buffer below), declared for the type checker
+    weight: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
@@ -55,6 +59,11 @@ def flow_linear(weight: list, bias: list, dtype: str = "float64") -> nn.Module:
 
 class RandomFeatureNet(nn.Module):
     """u ↦ tanh(u W + c) A_k + a_k for the rows of block k (see the module docstring)."""
+
+    # buffers (register_buffer below), declared for the type checker
+    w: torch.Tensor
+    c: torch.Tensor
+    readout: torch.Tensor
 
     def __init__(self, w: torch.Tensor, c: torch.Tensor, readout: torch.Tensor) -> None:
         super().__init__()

@@ -20,7 +20,7 @@ class MovableGenerator(torch.Generator):
     ``.to``, so this one answers with a fresh generator on ``device`` with the same seed.
     """
 
-    def to(self, device: str | torch.device) -> torch.Generator:  # type: ignore[override]
+    def to(self, device: str | torch.device) -> torch.Generator:
         device = torch.device(device)
         if device.type == self.device.type:
             return self
@@ -51,6 +51,9 @@ class TinyCausalLM(nn.Module):
     and on the absolute position ``i``, so cropping the context or reading the wrong
     position changes the output.
     """
+
+    # buffers (register_buffer below), declared for the type checker
+    noise_table: torch.Tensor
 
     def __init__(self, vocab: int, seed: int, peak: float, noise: float, step: int,
                  offset: int, dtype: torch.dtype) -> None:

@@ -52,6 +52,11 @@ def vae_gaussian_decoder(dz: int, dx: int, hidden: int = 16, seed: int = 0,
 
 
 class LinearGaussianDecoder(nn.Module):
+    # buffers (register_buffer below), declared for the type checker
+    w: torch.Tensor
+    b: torch.Tensor
+    log_var: torch.Tensor
+
     def __init__(self, w: torch.Tensor, b: torch.Tensor, log_var: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("w", w)  # (Dx, Dz)
@@ -71,6 +76,12 @@ def linear_gaussian_decoder(w, b, log_var, dtype: str = "float64") -> nn.Module:
 
 
 class TrainingDecoder(nn.Module):
+    # buffers (register_buffer below), declared for the type checker
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+
     def __init__(self, w1, b1, w2, b2, latent: int) -> None:
         super().__init__()
         self.register_buffer("w1", w1)  # (latent, H)

@@ -90,14 +90,6 @@ def test_reward_model_loss_gradients(student, rng):
                  atol=1e-8)
 
 
-@points(1)
-def test_reward_model_loss_leaves_inputs_alone(student, rng):
-    """reward_model_loss: does not modify its inputs"""
-    rc, rr = _rewards(rng, 4, torch.float32)
-    _, mutated = student.call_checking_inputs("reward_model_loss", rc, rr)
-    expect(not mutated, f"{CALL} modified an input in place; work on new tensors")
-
-
 # --------------------------------------------------------------------------- end to end
 
 ACCURACY_NEEDED = 0.8

@@ -2,7 +2,7 @@
 
 import torch
 
-from autograder.testing import expect, expect_close, expect_tensor, points
+from autograder.testing import expect_close, expect_tensor, points
 
 CALL = "argmax_correction(logits, input_ids, special)"
 PAD, CLS, SEP = 0, 1, 2
@@ -50,13 +50,3 @@ def test_argmax_correction_values_shared_special(student, reference, rng):
     expect_close(got, reference.argmax_correction(logits, ids, special), call=CALL,
                  inputs={"logits": logits, "input_ids": ids, "special": special}, rtol=0, atol=0,
                  mistakes=_mistakes(logits, ids, special))
-
-
-@points(1)
-def test_argmax_correction_does_not_modify_inputs(student, rng):
-    """argmax_correction: input_ids is not modified in place"""
-    ids, special = _batch(rng, 2, 6, 8)
-    logits = torch.randn(2, 6, 8, generator=rng)
-    _, mutated = student.call_checking_inputs("argmax_correction", logits, ids, special)
-    expect(not mutated, f"{CALL} modified its inputs in place (argument positions {mutated}); "
-           "build the result in a new tensor (torch.where)")

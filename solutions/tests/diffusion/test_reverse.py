@@ -3,6 +3,7 @@ whole sampler (judged by the exact law of its output for Gaussian data)."""
 
 import math
 
+import pytest
 import torch
 
 from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points, timeout
@@ -79,18 +80,18 @@ def _q_posterior_values(student, reference, shape, dtype):
     check_posterior(student, reference, x0, xt, t, betas, **TOL)
 
 
-@points(3)
-def test_q_posterior_values(student, reference):
+@points(1.5)
+@pytest.mark.parametrize("case", [((7, 3), F64), ((5, 2, 3, 2), F64)],
+                         ids=["(7,3)-float64", "(5,2,3,2)-float64"])
+def test_q_posterior_values(student, reference, case):
     """q_posterior: closed-form mean and variance β̃_t (vectors and images)"""
-    for case in [((7, 3), F64), ((5, 2, 3, 2), F64)]:
-        _q_posterior_values(student, reference, *case)
+    _q_posterior_values(student, reference, *case)
 
 
 @points(1)
 def test_q_posterior_float32(student, reference):
     """q_posterior: closed-form mean and variance β̃_t (float32)"""
-    for case in [((6, 5), F32)]:
-        _q_posterior_values(student, reference, *case)
+    _q_posterior_values(student, reference, (6, 5), F32)
 
 
 @points(1)
@@ -162,18 +163,18 @@ def _p_sample_step_values(student, reference, shape, dtype):
                  mistakes=step_mistakes(model.build(), xt, t, betas, noise))
 
 
-@points(3)
-def test_p_sample_step_values(student, reference):
+@points(1.5)
+@pytest.mark.parametrize("case", [((7, 3), F64), ((5, 2, 3, 2), F64)],
+                         ids=["(7,3)-float64", "(5,2,3,2)-float64"])
+def test_p_sample_step_values(student, reference, case):
     """p_sample_step: one reverse step with σ_t² = β_t, samples at different t (vectors and images)"""
-    for case in [((7, 3), F64), ((5, 2, 3, 2), F64)]:
-        _p_sample_step_values(student, reference, *case)
+    _p_sample_step_values(student, reference, *case)
 
 
 @points(1)
 def test_p_sample_step_float32(student, reference):
     """p_sample_step: one reverse step with σ_t² = β_t, samples at different t (float32)"""
-    for case in [((6, 4), F32)]:
-        _p_sample_step_values(student, reference, *case)
+    _p_sample_step_values(student, reference, (6, 4), F32)
 
 
 @points(1)

@@ -76,12 +76,3 @@ def test_causal_lm_loss_ignores_last_position_and_first_token(student, rng):
     expect(isinstance(moved, torch.Tensor) and not torch.isclose(moved.double(), base.double()),
            "causal_lm_loss(logits, input_ids): changing input_ids[:, 2] (a target) did not change "
            "the loss; every token after the first is a target")
-
-
-@points(1)
-def test_causal_lm_loss_leaves_inputs_alone(student, rng):
-    """causal_lm_loss: does not modify its inputs"""
-    logits, ids = _inputs(rng, 2, 4, 6, torch.float64)
-    _, mutated = student.call_checking_inputs("causal_lm_loss", logits, ids)
-    expect(not mutated, "causal_lm_loss(logits, input_ids) modified its input "
-           f"{['logits', 'input_ids'][mutated[0]] if mutated else ''} in place; work on new tensors")

@@ -2,7 +2,6 @@
 
 import math
 
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -79,7 +78,7 @@ def test_bernoulli_mle_values(student, xs):
     """bernoulli_mle: the fraction of ones"""
     x = torch.tensor(xs, dtype=F64)
     got = student.bernoulli_mle(x)
-    expect_close(got, x.mean(), call="bernoulli_mle(x)", inputs={"x": x},
+    expect_close(got, x.mean(),
                  mistakes={"that is the fraction of zeros; θ is the probability of a 1": 1 - x.mean()})
 
 
@@ -121,7 +120,7 @@ def test_gaussian_log_pdf_broadcasts(student):
     var = torch.tensor([1.0, 0.5, 2.0], dtype=F64)
     got = student.gaussian_log_pdf(x, mu, var)
     want = torch.distributions.Normal(mu, var.sqrt()).log_prob(x)
-    expect_close(got, want, call="gaussian_log_pdf(x, mu, var)", inputs={"x": x, "mu": mu, "var": var})
+    expect_close(got, want)
 
 
 @points(2)
@@ -131,7 +130,7 @@ def test_gaussian_mle_values(student, reference, xs):
     x = torch.tensor(xs, dtype=F64)
     got = student.gaussian_mle(x)
     want = reference.gaussian_mle(x)
-    expect_close(got, want, call="gaussian_mle(x)", inputs={"x": x}, rtol=1e-7, atol=1e-7,
+    expect_close(got, want, rtol=1e-7, atol=1e-7,
                  mistakes={UNBIASED: (x.mean(), x.var(unbiased=True)),
                            "that is the standard deviation; return the variance σ²":
                            (x.mean(), x.var(unbiased=False).sqrt())})
@@ -249,37 +248,3 @@ def test_mvn_mle_maximises(student, rng, n):
         other = torch.distributions.MultivariateNormal(mu + dm, cov * s).log_prob(x).mean()
         expect(best >= other - 1e-10, f"mvn_mle(x): (μ + {dm}, {s}·Σ) has a higher log-likelihood than "
                "your estimate, so it is not the maximum")
-
-
-# --------------------------------------------------------------------------- conventions
-
-
-@points(1)
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_dtype_preserved(student, rng, dtype):
-    """All functions: return the input dtype"""
-    x = torch.randn(6, 3, generator=rng).to(dtype)
-    cov = torch.eye(3, dtype=dtype) * 2
-    checks = [
-        ("bernoulli_mle(x)", student.bernoulli_mle((x[:, 0] > 0).to(dtype))),
-        ("gaussian_log_pdf(x, mu, var)", student.gaussian_log_pdf(x[:, 0], x[:, 1], cov.diagonal()[:1])),
-        ("gaussian_mle(x)[1]", expect_tuple(student.gaussian_mle(x[:, 0]), 2, call="gaussian_mle(x)")[1]),
-        ("mvn_mle(x)[1]", expect_tuple(student.mvn_mle(x), 2, call="mvn_mle(x)")[1]),
-        ("mvn_log_pdf(x, mu, cov)", student.mvn_log_pdf(x, torch.zeros(3, dtype=dtype), cov)),
-    ]
-    for call, got in checks:
-        expect_tensor(got, call=call + f" with {str(dtype).replace('torch.', '')} inputs", dtype=dtype)
-
-
-@points(1)
-def test_inputs_not_modified(student, rng):
-    """All functions: inputs are never modified in place"""
-    x = torch.randn(7, 2, generator=rng, dtype=F64)
-    calls = [("gaussian_mle", (x[:, 0].clone(),)), ("mvn_mle", (x.clone(),)),
-             ("mvn_log_pdf", (x.clone(), torch.zeros(2, dtype=F64), torch.eye(2, dtype=F64))),
-             ("gaussian_log_pdf", (x[:, 0].clone(), x[:, 1].clone(), torch.ones(7, dtype=F64))),
-             ("bernoulli_mle", ((x[:, 0] > 0).double(),))]
-    for fn, args in calls:
-        _, mutated = student.call_checking_inputs(fn, *args)
-        expect(not mutated, f"{fn}() modified its input argument(s) at position(s) {mutated} in place; "
-               "work on copies (e.g. `x - mu` instead of `x -= mu`)")

@@ -595,24 +595,3 @@ def test_float32(student, reference, rng):
     expect_close(got[2], f32(expected[2]), call=_fit_call(n_iter=3, tol=0.0) + " in float32: history",
                  rtol=1e-4, atol=1e-3)
     expect_close(got[1], f32(expected[1]), call=_fit_call(n_iter=3, tol=0.0) + " in float32: resp", **tol)
-
-
-@points(1)
-def test_inputs_not_modified_random(student, rng):
-    """vb_m_step, vb_e_step, vb_elbo, fit_vbgmm: x and resp are not modified in place"""
-    n, k, d = 30, 3, 2
-    x = _data(rng, n, d)
-    prior = _prior(rng, d)
-    resp = _resp(rng, n, k)
-    resp[0, 1] = 0.0
-    resp = resp / resp.sum(1, keepdim=True)
-    posterior = _random_posterior(rng, k, d)
-    # call_checking_inputs watches the tensors passed as arguments themselves: x and resp
-    for fn, args, names in (("vb_m_step", (x, resp, prior), ["x", "resp"]),
-                            ("vb_e_step", (x, posterior), ["x"]),
-                            ("vb_elbo", (x, resp, posterior, prior), ["x", "resp"]),
-                            ("fit_vbgmm", (x, resp, prior, 2), ["x", "resp"])):
-        _, mutated = student.call_checking_inputs(fn, *args)
-        expect(not mutated, f"{fn}() modified its input(s) "
-               f"{', '.join(names[i] for i in mutated if i < len(names))} in place; never write into an "
-               "argument (no resp.clamp_(…), x -= …; use out-of-place operations).")
