@@ -37,7 +37,7 @@ from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, TextIO
 
-from autograder import report, submission
+from autograder import lms, report, submission
 from autograder.course import MARKER, Course
 from autograder.errors import UsageError
 from autograder.results import Status, SubmissionResult, TestResult
@@ -195,7 +195,9 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
-    entries = submission.batch_entries(folder)
+    entries = lms.batch_entries(folder, out_dir)  # an LMS's "download all submissions"
+    if entries is None:
+        entries = submission.batch_entries(folder)
     if not entries:
         raise submission.SubmissionError(
             f"{folder} holds no submissions; it should hold one entry per student: STUDENT/ (a "

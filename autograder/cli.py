@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from autograder import assign, config, submission
+from autograder import assign, config, lms, submission
 from autograder.course import Course, CourseError, find_root
 from autograder.errors import GraderError, UsageError
+from autograder.lms import LMSES
 from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
-from autograder.results import ExitCode
+from autograder.results import ExitCode, Status
 
 if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
     from autograder.options import GradeOptions
@@ -51,8 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade a batch of submissions (public + hidden tests)")
     p.add_argument("assignment")
-    p.add_argument("submissions", help="folder with one entry per student")
+    p.add_argument("submissions", help="folder with one entry per student, or a Canvas, Moodle or "
+                                       "Blackboard 'download all submissions' zip or folder")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--roster", help="CSV of the class (id,name,email,section): who submitted nothing "
+                                    "is listed as missing, who is not on it is reported")
     p.add_argument("--regrade", action="store_true", help="grade again students already graded")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: this machine (default); ray: one Ray task per submission")
@@ -73,10 +77,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("export", help="package an assignment for another grading platform")
-    p.add_argument("platform", choices=["gradescope", "otter"],
-                   help="gradescope: a Gradescope autograder zip; otter: an otter-grader autograder zip")
+    p.add_argument("platform", choices=["gradescope", "otter", *LMSES],
+                   help="gradescope: a Gradescope autograder zip; otter: an otter-grader autograder zip; "
+                        "canvas, moodle, blackboard: the LMS's grade-import CSV of graded results")
     p.add_argument("assignment")
-    p.add_argument("--out", required=True, help="the zip file to write")
+    p.add_argument("--out", required=True, help="the zip file (the CSV file for an LMS) to write")
+    p.add_argument("--results", help="canvas, moodle, blackboard: the output folder of `gmgrade grade`")
+    p.add_argument("--roster", help="canvas, moodle, blackboard: the roster CSV (names, sections, emails)")
+    p.add_argument("--course", help="course folder")
+
+    p = sub.add_parser("gradebook", help="one course gradebook CSV from every assignment's results, "
+                                         "with the late policy and weights of [tool.gmgrade]")
+    p.add_argument("results", nargs="+", help="the output folder of `gmgrade grade` of each assignment")
+    p.add_argument("--out", required=True, help="the CSV file to write (a -summary.json beside it)")
+    p.add_argument("--roster", help="the roster CSV (id,name,email,section): its students all get a row")
+    p.add_argument("--course", help="course folder")
+
+    p = sub.add_parser("similarity", help="an HTML report of the most similar pairs of submissions "
+                                          "(for a person to judge; never a penalty)")
+    p.add_argument("assignment")
+    p.add_argument("submissions", help="what `gmgrade grade` takes: a folder per student, or an LMS export")
+    p.add_argument("--out", required=True, help="the HTML file to write")
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("mistakes", help="list an assignment's known mistakes, or show one as a diff")
@@ -160,9 +181,11 @@ def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     if not course.has_solutions:
         raise CourseError("grading needs the hidden tests: run it in the instructor's course folder")
     folder = Path(args.submissions)
-    if not folder.is_dir():
+    if not folder.is_dir() and folder.suffix.lower() != ".zip":
         raise CourseError(f"{folder} is not a folder; it should hold one entry per student "
-                          "(STUDENT/, STUDENT.py, STUDENT.ipynb or STUDENT.zip)")
+                          "(STUDENT/, STUDENT.py, STUDENT.ipynb or STUDENT.zip), or be an LMS's "
+                          "'download all submissions' zip")
+    roster = lms.read_roster(Path(args.roster)) if args.roster else None
     out = _output_path(Path(args.out), folder=True)
     if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
         raise CourseError(f"--out {out} is inside the submissions folder {folder}, where the next "
@@ -172,15 +195,37 @@ def cmd_grade(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     summary = grade_batch(course, args.assignment, folder, out, cfg.grade_options(True, args.executor),
                           jobs=cfg.jobs, regrade=args.regrade,
                           executor=args.executor, address=args.address)
+    if roster is not None:
+        summary = _apply_roster(course, args.assignment, out, roster, summary)
     print(report.summary_text(summary))
     print()
     print(summary["students_text"])
     if summary["rejected"]:
         print(f"\nNot graded, as no submission for {args.assignment} (status error; each "
               "student's feedback says why):\n  " + "\n  ".join(summary["rejected"]))
+    if roster is not None and summary["not_on_roster"]:
+        print("\nSubmitted but not on the roster (graded; check the roster):\n  "
+              + "\n  ".join(summary["not_on_roster"]))
     print(f"\nResults: {out / 'grades.csv'}, {out / 'summary.json'}, and per student "
           f"{out}/STUDENT/results.json and feedback.html")
     return ExitCode.OK
+
+
+def _apply_roster(course: Course, assignment: str, out: Path, roster: dict[str, lms.Student],
+                  summary: dict) -> dict:
+    """The roster's students who submitted nothing, added as ``missing``; the class files
+    rebuilt with them, and who submitted without being on the roster."""
+    from autograder import report
+    from autograder.batch import load_results
+    from autograder.otter import collect_tests  # the tests' names and points; none runs
+
+    graded = [r.student for r in lms.results(out) if r.status is not Status.MISSING]
+    missing, unknown = lms.apply_roster(out, assignment, roster, graded, collect_tests(course, assignment))
+    results = load_results(out, graded + missing)
+    new = report.write_class(out, results)
+    new.update(students_text=report.students_text(results), rejected=summary["rejected"],
+               not_on_roster=unknown)
+    return new
 
 
 def cmd_verify(args: argparse.Namespace, course: Course, cfg: config.Config) -> int:
@@ -255,6 +300,20 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 def cmd_export(args: argparse.Namespace, course: Course) -> int:
     course.check_assignment(args.assignment)
     _output_path(Path(args.out), folder=False)
+    if args.platform in LMSES:
+        from autograder import report
+
+        if not args.results:
+            raise CourseError(f"export {args.platform} needs --results DIR, the output folder of "
+                              f"`gmgrade grade {args.assignment} ...`")
+        roster = lms.read_roster(Path(args.roster)) if args.roster else None
+        report.atomic_write(Path(args.out), lms.grade_import(args.platform, args.assignment,
+                                                             Path(args.results), roster))
+        print(f"wrote {args.out}: import it in {args.platform.capitalize()}'s gradebook")
+        return ExitCode.OK
+    if args.results or args.roster:
+        raise CourseError(f"--results and --roster are for the LMS exports ({', '.join(LMSES)}), "
+                          f"not {args.platform}")
     if args.platform == "otter":
         from autograder import otter
 
@@ -266,6 +325,38 @@ def cmd_export(args: argparse.Namespace, course: Course) -> int:
 
     out = export_zip(course, args.assignment, Path(args.out))
     print(f"wrote {out}: upload it as the autograder of the Gradescope assignment")
+    return ExitCode.OK
+
+
+def cmd_gradebook(args: argparse.Namespace, course: Course) -> int:
+    from autograder import gradebook
+
+    policy, weights = gradebook.load(course.root)
+    out = _output_path(Path(args.out), folder=False)
+    for folder in args.results:
+        if not Path(folder).is_dir():
+            raise CourseError(f"{folder} is not a folder; give the output folder of `gmgrade grade` "
+                              "of each assignment")
+    columns = [gradebook.read_column(Path(f)) for f in args.results]
+    roster = lms.read_roster(Path(args.roster)) if args.roster else None
+    text, summary = gradebook.build(columns, policy, weights, roster)
+    beside = gradebook.write(out, text, summary)
+    total = summary["total_percent"]
+    print(f"{summary['students']} students, {len(columns)} assignments; total %: mean "
+          f"{total['mean']}, median {total['median']}, min {total['min']}, max {total['max']}")
+    print(f"wrote {out} and {beside}")
+    return ExitCode.OK
+
+
+def cmd_similarity(args: argparse.Namespace, course: Course) -> int:
+    from autograder import similarity
+
+    course.check_assignment(args.assignment)
+    out = _output_path(Path(args.out), folder=False)
+    pairs = similarity.run(course, args.assignment, Path(args.submissions), out)
+    for p in pairs[:5]:
+        print(f"{100 * p.score:5.0f}%  {p.a} — {p.b}")
+    print(f"wrote {out}: the most similar pairs side by side, for you to read and judge")
     return ExitCode.OK
 
 
@@ -281,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
             return int(cmd_export(args, course))
         if args.command == "mistakes":
             return int(cmd_mistakes(args, course))
+        if args.command == "gradebook":
+            return int(cmd_gradebook(args, course))
+        if args.command == "similarity":
+            return int(cmd_similarity(args, course))
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))

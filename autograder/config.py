@@ -22,6 +22,7 @@ else:  # pragma: no cover - Python 3.10
 
 # key: (default, parser, description)
 OPTIONS: dict[str, tuple[Any, Callable[[str], Any], str]] = {}
+TABLES = ("late", "gradebook")  # [tool.gmgrade.late] and .gradebook: read by autograder/gradebook.py
 
 
 class ConfigError(UsageError, ValueError):
@@ -101,7 +102,7 @@ def load(cli: dict[str, Any], course_root: Path | None) -> Config:
             raise ConfigError(f"{pyproject}: {e}") from None
         file_values = data.get("tool", {}).get("gmgrade", {})
         for key in file_values:
-            if key not in OPTIONS:
+            if key not in OPTIONS and key not in TABLES:
                 raise ConfigError(f"{pyproject} [tool.gmgrade]: unknown key {key!r}; known: "
                                   f"{', '.join(OPTIONS)}")
     values = {}

@@ -17,6 +17,7 @@ class Status(str, enum.Enum):
     GRADED = "graded"
     ERROR = "error"
     TIMEOUT = "timeout"
+    MISSING = "missing"  # on the roster, but nothing was submitted (autograder/lms.py)
 
 
 @dataclass(frozen=True)
