@@ -30,14 +30,20 @@ class ConfigError(UsageError, ValueError):
 
 
 def _positive_int(v: Any) -> int:
-    i = int(v)
+    try:
+        i = int(v)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number, e.g. 2") from None
     if i < 1:
         raise ValueError("must be at least 1")
     return i
 
 
 def _positive_float(v: Any) -> float:
-    f = float(v)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number of seconds, e.g. 10") from None
     if not f > 0:
         raise ValueError("must be positive")
     return f

@@ -24,3 +24,11 @@ def test_unknown_file_key(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.gmgrade]\ntimeot = 7\n")
     with pytest.raises(ConfigError, match="unknown key 'timeot'"):
         load({}, tmp_path)
+
+
+@pytest.mark.parametrize("key, raw, message", [("jobs", "x", "must be a whole number"),
+                                                ("timeout", "soon", "must be a number of seconds"),
+                                                ("memory", "0", "must be at least 1")])
+def test_a_bad_value_says_what_is_expected(key, raw, message):
+    with pytest.raises(ConfigError, match=f"--{key} = '{raw}': {message}"):
+        load({key: raw}, None)
