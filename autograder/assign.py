@@ -12,6 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from autograder.errors import UsageError
+
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 STUB = 'raise NotImplementedError("{hint}")'
@@ -26,7 +28,7 @@ from autograder import check"""
 _CELL = re.compile(r"^# %%(?P<md>\s*\[markdown\])?\s*$")
 
 
-class MarkerError(ValueError):
+class MarkerError(UsageError, ValueError):
     pass
 
 

@@ -39,6 +39,7 @@ from typing import Any, Callable, TextIO
 
 from autograder import report, submission
 from autograder.course import MARKER, Course
+from autograder.errors import UsageError
 from autograder.results import Status, SubmissionResult, TestResult
 from autograder.options import GradeOptions
 from autograder.runner import request_json
@@ -391,7 +392,7 @@ def _ray_module() -> Any:
     try:
         import ray
     except ImportError:
-        raise RuntimeError("--executor ray needs Ray: pip install 'gmgrade[ray]' (or: pip install "
+        raise UsageError("--executor ray needs Ray: pip install 'gmgrade[ray]' (or: pip install "
                            "'ray>=2.9'), on this machine and on every node of the cluster") from None
     return ray
 
@@ -415,7 +416,7 @@ def connect_ray(address: str | None, jobs: int, stream: TextIO) -> bool:
             os.environ.setdefault(RAY_LOOPBACK_ENV, "0")
             ray.init(num_cpus=max(1, jobs), include_dashboard=False, **kw)
     except ConnectionError as e:
-        raise RuntimeError(f"--executor ray: cannot connect to the Ray cluster at {address}: {e}. "
+        raise UsageError(f"--executor ray: cannot connect to the Ray cluster at {address}: {e}. "
                            "Start it with `ray start --head` (same Ray version, same auth token "
                            "on every node)") from None
     return True
@@ -437,16 +438,16 @@ def _probe(address: str, timeout: float = 10.0) -> None:
 def check_cluster(resources: dict, opts: GradeOptions, gpu_fraction: float) -> None:
     """Fail before submitting anything that the cluster could never schedule (Ray would wait forever)."""
     if resources.get("CPU", 0) < 1:
-        raise RuntimeError("--executor ray: the Ray cluster has no CPUs to run grading tasks on "
+        raise UsageError("--executor ray: the Ray cluster has no CPUs to run grading tasks on "
                            f"(ray.cluster_resources() = {resources})")
     if opts.device == "cuda":
         gpus = resources.get("GPU", 0)
         if gpus <= 0:
-            raise RuntimeError("--device cuda with --executor ray: the Ray cluster has no GPUs "
+            raise UsageError("--device cuda with --executor ray: the Ray cluster has no GPUs "
                                "(ray.cluster_resources() lists none), so no task could ever be "
                                "scheduled; add GPU nodes (`ray start --num-gpus N`) or use --device cpu")
         if not 0 < gpu_fraction <= 1:
-            raise RuntimeError(f"{RAY_GPU_FRACTION_ENV}={gpu_fraction}: must be in (0, 1]")
+            raise UsageError(f"{RAY_GPU_FRACTION_ENV}={gpu_fraction}: must be in (0, 1]")
 
 
 def node_slots(nodes: list[dict], opts: GradeOptions, gpu_fraction: float) -> list[tuple[str, int, float]]:
@@ -477,7 +478,7 @@ def _run_ray(course: Course, assignment: str, todo: list[tuple[str, Path, str]],
         check_cluster(ray.cluster_resources(), opts, gpu_fraction)
         slots = node_slots(ray.nodes(), opts, gpu_fraction)
         if not slots:
-            raise RuntimeError("--executor ray: no node of the Ray cluster has a CPU free for grading"
+            raise UsageError("--executor ray: no node of the Ray cluster has a CPU free for grading"
                                + (" and enough GPU" if opts.device == "cuda" else ""))
         course_ref = ray.put(pack_course(course, assignment))
         options = asdict(opts)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from autograder import assign, config, submission
 from autograder.course import Course, CourseError, find_root
-from autograder.mistakes import MistakeError
+from autograder.errors import GraderError, UsageError
 from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from autograder.results import ExitCode
 
@@ -284,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))
-    except (CourseError, config.ConfigError, assign.MarkerError, MistakeError,
-            submission.SubmissionError, RuntimeError, FileExistsError) as e:
+    except (UsageError, FileExistsError) as e:
         print(f"gmgrade: error: {e}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
+    except GraderError as e:
+        print(f"gmgrade: the grader failed: {e}", file=sys.stderr)
+        return int(e.exit_code)
     except KeyboardInterrupt:
         print("\ngmgrade: interrupted; run the same command again to finish the rest",
               file=sys.stderr)

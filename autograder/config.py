@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from autograder.errors import UsageError
 from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ else:  # pragma: no cover - Python 3.10
 OPTIONS: dict[str, tuple[Any, Callable[[str], Any], str]] = {}
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     pass
 
 

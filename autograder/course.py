@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
+from autograder.errors import UsageError
 
 MARKER = "assignments"
 
 
-class CourseError(Exception):
+class CourseError(UsageError):
     pass
 
 

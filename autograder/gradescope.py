@@ -18,6 +18,7 @@ from pathlib import Path
 
 from autograder import config, sandbox
 from autograder.course import Course
+from autograder.errors import UsageError
 from autograder.report import atomic_write
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -56,7 +57,7 @@ def export_zip(course: Course, name: str, out: Path) -> Path:
     course.check_assignment(name)
     sol = course.solution(name)
     if sol is None or not course.hidden_tests(name):
-        raise RuntimeError(f"{name}: the export needs the reference and the hidden tests")
+        raise UsageError(f"{name}: the export needs the reference and the hidden tests")
     out.parent.mkdir(parents=True, exist_ok=True)
     torch_version = torch.__version__.split("+")[0]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:

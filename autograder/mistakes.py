@@ -32,6 +32,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import UsageError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -42,7 +44,7 @@ _KEYS = {"id", "what", "function", "replace", "by", "hint", "caught_by", "also"}
 _EDIT_KEYS = {"function", "replace", "by"}
 
 
-class MistakeError(Exception):
+class MistakeError(UsageError):
     """A mistakes file that cannot be read, or an edit that no longer applies."""
 
 

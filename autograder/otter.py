@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import Course
+from autograder.errors import TestsNotCollected, UsageError
 from autograder.results import SubmissionResult
 
 try:  # otter-grader is optional: only the export and otter's own runs need it
@@ -79,7 +80,7 @@ def _require_otter() -> None:
     try:
         import otter  # noqa: F401
     except ImportError:
-        raise RuntimeError(f"the otter export needs otter-grader: {INSTALL_HINT}") from None
+        raise UsageError(f"the otter export needs otter-grader: {INSTALL_HINT}") from None
 
 
 # ------------------------------------------------------------------ export
@@ -109,7 +110,7 @@ def collect_tests(course: Course, assignment: str) -> list[dict]:
     finally:
         sys.dont_write_bytecode = dont_write
     if plugin.collect_errors or int(code) not in (0, 5):
-        raise RuntimeError(f"{assignment}: the grading tests could not be collected:\n"
+        raise TestsNotCollected(f"{assignment}: the grading tests could not be collected:\n"
                            + ("\n".join(plugin.collect_errors) or sink.getvalue()[-3000:]))
     return [{"test_id": e.test_id, "name": e.name, "points": e.points, "hidden": e.hidden}
             for e in plugin.expected]
@@ -151,14 +152,14 @@ def export_zip(course: Course, name: str, out: Path, *, options: dict | None = N
 
     course.check_assignment(name)
     if course.solution(name) is None or not course.hidden_tests(name):
-        raise RuntimeError(f"{name}: the export needs the reference and the hidden tests")
+        raise UsageError(f"{name}: the export needs the reference and the hidden tests")
     known = {f.name for f in fields(GradeOptions)}
     bad = set(options or {}) - known
     if bad:
-        raise RuntimeError(f"unknown grading option(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}")
+        raise UsageError(f"unknown grading option(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}")
     tests = collect_tests(course, name)
     if not tests:
-        raise RuntimeError(f"{name}: no grading tests were found")
+        raise UsageError(f"{name}: no grading tests were found")
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -302,7 +303,7 @@ def _submission_here() -> Path:
     pys = sorted(p for p in here.glob("*.py") if p.name != "__init__.py")
     found = nbs or pys
     if len(found) != 1:
-        raise RuntimeError(f"gmgrade: expected one .ipynb (or one .py) in {here}, found "
+        raise UsageError(f"gmgrade: expected one .ipynb (or one .py) in {here}, found "
                            f"{[p.name for p in found] or 'none'}")
     return found[0]
 

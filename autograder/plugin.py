@@ -28,9 +28,13 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from autograder.errors import StudentFacing
 from autograder.options import DEFAULT_TIMEOUT
 from autograder.protocol import Helper
-from autograder.student import StudentAbort, StudentFailure, StudentProxy, StudentTimeout
+from autograder.student import StudentProxy
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: hypothesis' own backport
+    from exceptiongroup import BaseExceptionGroup
 
 GRADING_PROFILE = "gmgrade-grading"
 DEFAULT_MAX_EXAMPLES = 30
@@ -126,11 +130,11 @@ def _feedback_from(exc: BaseException) -> tuple[str | None, bool]:
     """The student-facing text of a failure, or None if it is a grader fault."""
     notes = [n for n in getattr(exc, "__notes__", []) if isinstance(n, str)]
     example = "\n".join(_clean_example(n) for n in notes if "Falsifying example" in n)
-    timed_out = isinstance(exc, StudentTimeout)
-    if isinstance(exc, (StudentFailure, StudentAbort)) or hasattr(exc, "feedback"):
-        text = getattr(exc, "feedback", str(exc))
+    timed_out = isinstance(exc, StudentFacing) and exc.timed_out
+    if isinstance(exc, StudentFacing):
+        text = exc.feedback
     elif isinstance(exc, BaseExceptionGroup):
-        inner = [e for e in exc.exceptions if hasattr(e, "feedback")]
+        inner = [e for e in exc.exceptions if isinstance(e, StudentFacing)]
         if not inner:
             return None, False
         text = inner[0].feedback
@@ -138,7 +142,7 @@ def _feedback_from(exc: BaseException) -> tuple[str | None, bool]:
         if "Flaky" in name:
             text = ("your function gave different answers when called again with the same "
                     "input (it must be deterministic):\n" + text)
-        timed_out = isinstance(inner[0], StudentTimeout)
+        timed_out = inner[0].timed_out
     elif isinstance(exc, AssertionError):
         text = str(exc) or "a check failed"
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from autograder import assign
 from autograder.course import MARKER, Course
+from autograder.errors import UsageError
 
 STUDENT_README = """# {title}
 
@@ -109,7 +110,7 @@ def release(course: Course, out: Path, names: list[str] | None = None,
         if sol is not None:
             stale = assign.stale_files(sol, name, course.root / MARKER / name)
             if stale:
-                raise RuntimeError(f"{name}: the skeleton or notebook is stale; run `gmgrade assign {name}`")
+                raise UsageError(f"{name}: the skeleton or notebook is stale; run `gmgrade assign {name}`")
         src = course.root / MARKER / name
         dst = out / MARKER / name
         (dst / "tests").mkdir(parents=True)

@@ -24,13 +24,14 @@ from typing import Callable
 
 from autograder import sandbox, submission
 from autograder.course import Course, CourseError
+from autograder.errors import GraderError, TestsNotCollected
 from autograder.options import GradeOptions
 from autograder.plugin import GradingPlugin, run_pytest
 from autograder.results import Status, SubmissionResult, TestResult
 from autograder.student import StudentProxy, WorkerSession, WorkerUnavailable
 
 
-class GraderUnavailable(Exception):
+class GraderUnavailable(GraderError):
     """``check`` could not run the student's code at all: the installation, not their code.
     The message says what failed and what to do."""
 
@@ -118,26 +119,26 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
                             cell_timeout=opts.cell_timeout, load_timeout=opts.load_timeout,
                             early=early)
     load_notes: list[str] = []
-    load_error: list[str] = []
+    load_error: list[tuple[str, bool]] = []  # (what the student reads, whether it timed out)
     start_failure: list[str] = []
 
     def make_student() -> StudentProxy:
         try:
             info = session.ensure_started()
         except WorkerUnavailable as e:
-            load_error.append(e.feedback)
+            load_error.append((e.feedback, e.timed_out))
             raise
         except Exception as e:  # noqa: BLE001 - the worker itself did not start
             start_failure.append(f"{type(e).__name__}: {e}")
             raise
         load_notes.extend(info.notes)
         if info.error:
-            load_error.append(info.error)
+            load_error.append((info.error, False))
         return StudentProxy(session, timeout=opts.timeout, cpu_seconds=int(opts.timeout * 3) + 5)
 
     try:
         result, log = _run(assignment, sub.student, tests, make_student, start, opts)
-    except RuntimeError as e:  # the tests could not be collected
+    except TestsNotCollected as e:
         if opts.report_grader_failure:
             raise GraderUnavailable(explain_grader_failure(str(e), assignment, backend)) from None
         raise
@@ -155,8 +156,8 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
     status = Status.GRADED
     error = None
     if load_error:
-        error = "Your code could not be loaded: " + load_error[0]
-        status = Status.TIMEOUT if "longer than" in load_error[0] else Status.ERROR
+        error = "Your code could not be loaded: " + load_error[0][0]
+        status = Status.TIMEOUT if load_error[0][1] else Status.ERROR
     notes = tuple(sub.notes + load_notes)
     result = SubmissionResult(student=sub.student, assignment=assignment, status=status,
                               tests=result.tests, max_score=result.max_score,
@@ -183,7 +184,7 @@ def _run(assignment: str, student: str, run_tests: Tests, make_student,
                                 timed_out=to, grader_error=ge,
                                 calls=tuple(plugin.calls.get(exp.nodeid, ())) if opts.record_calls else None))
     if plugin.collect_errors:
-        raise RuntimeError("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
+        raise TestsNotCollected("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
     result = SubmissionResult(student=student, assignment=assignment, status=Status.GRADED,
                               tests=tuple(tests), max_score=sum(t.max_score for t in tests),
                               execution_time=time.perf_counter() - start)

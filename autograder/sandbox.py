@@ -61,6 +61,7 @@ from pathlib import Path
 
 import autograder
 from autograder import compat
+from autograder.errors import UsageError
 from autograder.options import DEFAULT_MEMORY_MB
 
 try:
@@ -113,7 +114,7 @@ def choose_backend(requested: str) -> str:
         return "process"
     if requested == "bwrap":
         if not bwrap_works():
-            raise RuntimeError(
+            raise UsageError(
                 "--sandbox bwrap was requested but bubblewrap is not usable here; install it "
                 "with `apt-get install -y bubblewrap` (Debian/Ubuntu) or use --sandbox process"
             )
@@ -743,7 +744,7 @@ def start_early(requested: str, memory_mb: int, device: str) -> Started | None:
         backend = choose_backend(requested)
         return start(SandboxSpec(backend=backend, submission=None, device=device,
                                  limits=Limits(memory_mb=memory_mb)))
-    except (RuntimeError, OSError):
+    except (UsageError, RuntimeError, OSError):
         return None
 
 

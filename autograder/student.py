@@ -16,24 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograder import compat, protocol, sandbox, zygote
+from autograder.errors import GraderError, StudentFacing
 
 
-class StudentFailure(AssertionError):
+class StudentFailure(StudentFacing, AssertionError):
     """The student's code did not produce a gradable answer. ``feedback`` speaks to them."""
 
-    def __init__(self, feedback: str) -> None:
-        super().__init__(feedback)
-        self.feedback = feedback
 
-
-class StudentAbort(BaseException):
+class StudentAbort(StudentFacing, BaseException):
     """A failure that does not depend on the test's input (missing function, timeout,
     crash). It derives from BaseException so that hypothesis stops at once instead of
     shrinking an input that cannot matter; pytest still records it as a failed test."""
-
-    def __init__(self, feedback: str) -> None:
-        super().__init__(feedback)
-        self.feedback = feedback
 
 
 class StudentMissing(StudentAbort):
@@ -54,7 +47,7 @@ class StudentNotImplemented(StudentAbort):
 
 
 class StudentTimeout(StudentAbort):
-    pass
+    timed_out = True
 
 
 class StudentCrash(StudentAbort):
@@ -63,6 +56,12 @@ class StudentCrash(StudentAbort):
 
 class WorkerUnavailable(StudentAbort):
     """The submission could not be loaded at all (every test fails with this message)."""
+
+
+class LoadTimeout(WorkerUnavailable):
+    """Loading the submission took longer than allowed."""
+
+    timed_out = True
 
 
 def _text(value: Any, limit: int) -> str:
@@ -239,8 +238,8 @@ class WorkerSession:
             self.kill()
             self.output.thread.join(timeout=2)  # the last words of a worker that never started
             out = self.output.text()
-            raise RuntimeError(f"the grading worker failed to start ({type(e).__name__}); "
-                               f"worker output:\n{out[-2000:]}") from None
+            raise GraderError(f"the grading worker failed to start ({type(e).__name__}); "
+                              f"worker output:\n{out[-2000:]}") from None
         limit = min(self.load_timeout, left)
         started = time.monotonic()
         try:
@@ -251,12 +250,12 @@ class WorkerSession:
             self.load_spent += time.monotonic() - started
             self.kill()
             if limit < self.load_timeout:
-                raise WorkerUnavailable(
+                raise LoadTimeout(
                     f"your code had to be loaded again after a timeout or a crash, and loading "
                     f"it took more than the {self.load_budget:g} s allowed in total; the "
                     "remaining tests were not run. Make the top level of your file fast") from None
             self.load_info = None
-            raise WorkerUnavailable(
+            raise LoadTimeout(
                 f"loading your code took longer than {self.load_timeout:g} s; move long-running "
                 "code (training loops, experiments) out of the top level of your file") from None
         except (EOFError, OSError, protocol.ProtocolError) as e:

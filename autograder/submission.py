@@ -15,13 +15,15 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder.errors import UsageError
+
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
 MAX_ZIP_MEMBERS = 1000
 MAX_ZIP_TOTAL = 100 * 1024 * 1024
 SUFFIXES = (".py", ".ipynb")
 
 
-class SubmissionError(Exception):
+class SubmissionError(UsageError):
     """Nothing gradable: the message tells the student what to fix."""
 
 

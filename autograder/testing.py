@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import pytest
 import torch
 
+from autograder.errors import StudentFacing
 from autograder.protocol import Helper, Unsupported
 
 __all__ = [
@@ -47,12 +48,8 @@ def timeout(seconds: float) -> Any:
     return pytest.mark.gm_timeout(float(seconds))
 
 
-class GradingFailure(AssertionError):
+class GradingFailure(StudentFacing, AssertionError):
     """A check failed; the message is written for the student."""
-
-    def __init__(self, feedback: str) -> None:
-        super().__init__(feedback)
-        self.feedback = feedback
 
 
 def fail(message: str) -> None:

@@ -173,15 +173,17 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
             text += "       staff log:\n" + "".join(f"         {x}\n" for x in log.splitlines()[-30:])
         say(name, text, not problems)
 
-    with scratch, WarmRunner(course_imports(course, names), WorkerPlan.of(opts, names),
-                             note=lambda m: print(m, flush=True)) as warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    warm = WarmRunner(course_imports(course, names), WorkerPlan.of(opts, names),
+                      note=lambda m: print(m, flush=True))
+    with scratch, warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict = {}
 
         def submit(name: str, i: int, how: GradeOptions) -> None:
             last = i == len(plans[name]) - 1  # the repeat: alone, in a fresh process
             check = plans[name][i]
-            pending[pool.submit(grade_one_isolated, course, name, check.label.replace("/", "_").replace(" ", "_"),
-                                check.path, how, None if last else warm)] = (name, i)
+            student = check.label.replace("/", "_").replace(" ", "_")
+            pending[pool.submit(grade_one_isolated, course, name, student, check.path, how,
+                                None if last else warm)] = (name, i)
 
         # the references first, recording which of the student's functions each test calls;
         # then each mistake runs only the tests that call a function it changes

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from autograder.errors import GraderError
+
 if TYPE_CHECKING:
     from autograder.course import Course
     from autograder.runner import GradeOptions, Tests
@@ -124,7 +126,7 @@ class WarmRunner:
         while True:
             if self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode(errors="replace")[-2000:] if self._proc.stderr else ""
-                raise RuntimeError(f"the warm grading template stopped: {err}")
+                raise GraderError(f"the warm grading template stopped: {err}")
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 s.connect(self.address)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.assign import to_notebook  # noqa: E402
 from autograder.batch import connect_ray, grade_batch  # noqa: E402
 from autograder.course import Course  # noqa: E402
-from autograder.mistakes import load, materialise  # noqa: E402
+from autograder import mistakes  # noqa: E402
 from autograder.runner import GradeOptions  # noqa: E402
 
 BATCH = ROOT / "examples" / "mle_batch"
@@ -81,7 +81,8 @@ def load() -> str:
 def bench_batch(course: Course, where: Path, copies: int, ray_too: bool) -> None:
     batch = make_batch(where, copies)
     n = sum(1 for _ in batch.iterdir())
-    print(f"\n== batch: {n} submissions ({'examples/mle_batch' if copies == 1 else f'{copies} copies of each entry of examples/mle_batch'})")
+    where = "examples/mle_batch" if copies == 1 else f"{copies} copies of each entry of examples/mle_batch"
+    print(f"\n== batch: {n} submissions ({where})")
     print(f"{'what':50s} {'wall':>10}  {'throughput':>15}  {'per subm':>12}")
     for jobs in (1, 2):
         secs, s, out = grade(course, batch, where, jobs=jobs)
@@ -118,7 +119,7 @@ def bench_otter(course: Course, where: Path, k: int) -> None:
     from autograder import otter as gm_otter
 
     right = [(p.stem, p.read_text()) for p in course.alternatives("mle")]
-    wrong = [(m.id, materialise(course, "mle", m.id)) for m in load(course.mistakes_file("mle"))]
+    wrong = [(m.id, mistakes.materialise(course, "mle", m.id)) for m in mistakes.load(course.mistakes_file("mle"))]
     bank = [p for pair in zip(right, wrong) for p in pair][:k]  # correct, wrong, correct, …
     nbs = where / "notebooks"
     nbs.mkdir()

@@ -38,13 +38,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
+from torch import nn
+
+from autograder.helpers import register
 
 # what the tokenizer (and a student's own `from transformers import ...`) imports on first use
 WORKER_IMPORTS = ("transformers.models.bert_japanese.tokenization_bert_japanese",
                   "transformers.models.bert.modeling_bert", "fugashi", "ipadic")
-from torch import nn
-
-from autograder.helpers import register
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "bert_ja"
 

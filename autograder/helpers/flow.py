@@ -17,10 +17,15 @@ Student functions receive these as ``s_net`` / ``t_net``: callables mapping (B, 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from autograder.helpers import register
+
+if TYPE_CHECKING:
+    from autograder.protocol import Helper
 
 __all__ = ["LinearNet", "RandomFeatureNet", "flow_linear", "flow_rf", "net_spec", "layer_specs"]
 

@@ -8,10 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from autograder.assign import percent_cells
 from autograder.release import release
+from tests.material import mistake
 
 ROOT = Path(__file__).resolve().parents[2]
 NONPOSIX = Path(__file__).resolve().parent / "nonposix"
@@ -20,7 +20,6 @@ WRONG = mistake("mle", "unbiased_variance")
 RUN_NOTEBOOK = """
 import sys, nbformat
 from nbclient import NotebookClient
-from tests.material import mistake
 nb = nbformat.read(sys.argv[1], as_version=4)
 NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                resources={"metadata": {"path": sys.argv[2]}}).execute()

@@ -80,7 +80,8 @@ def test_an_edit_that_no_longer_applies_says_which_and_why(edit, message):
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = []", "caught_by"),
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\ncaught_by = ['t']", "'hint' must be"),
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'x'\nhint = 'h'\ncaught_by = ['t']", "the same text"),
-    ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']\nhnt = 1", "unknown key"),
+    ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']\nhnt = 1",
+     "unknown key"),
     ("[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']\n"
      "[[mistake]]\nid = 'a'\nwhat = 'w'\nreplace = 'x'\nby = 'y'\nhint = 'h'\ncaught_by = ['t']", "used twice"),
     ("[mistake\n", "not valid TOML"),

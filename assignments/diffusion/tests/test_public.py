@@ -39,8 +39,12 @@ def test_q_sample_small_images(student):
     # sample 0: sqrt(0.64) = 0.8, sqrt(0.36) = 0.6;  sample 1: sqrt(0.25) = 0.5, sqrt(0.75)
     r = math.sqrt(0.75)
     want = torch.tensor([[[0.8 + 0.3, -1.6 + 0.6]], [[1.5 - r, 0.25 + 2 * r]]], dtype=F64)
+    flat = alpha_bars[t].reshape(-1, 1)  # (B, 1) broadcasts against the last dims, not the batch
     expect_close(student.q_sample(x0, t, noise, alpha_bars), want, call="q_sample(x0, t, noise, alpha_bars)",
-                 inputs={"x0": x0, "t": t, "noise": noise, "alpha_bars": alpha_bars}, rtol=1e-5, atol=1e-8)
+                 inputs={"x0": x0, "t": t, "noise": noise, "alpha_bars": alpha_bars}, rtol=1e-5, atol=1e-8,
+                 mistakes={"alpha_bars[t] must be reshaped to (B, 1, …, 1), one 1 per non-batch dim of x0; "
+                           "a (B, 1) view only broadcasts over (B, D) data":
+                           flat.sqrt() * x0 + (1 - flat).sqrt() * noise})
 
 
 @points(1)

@@ -8,7 +8,8 @@ import math
 
 import torch
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, points
+from autograder.student import StudentError
+from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points
 
 NEG_INF = float("-inf")
 
@@ -70,7 +71,11 @@ def test_top_p_filter_example(student):
 def test_sample_next_greedy(student):
     """sample_next: temperature 0 is greedy (the arg-max), shape (B,) int64"""
     logits = torch.tensor([[0.1, 2.0, -1.0, 0.5], [3.0, 0.0, 1.0, 2.9], [0.0, 0.0, 0.2, 5.0]])
-    got = student.sample_next(logits, temperature=0.0)
+    try:
+        got = student.sample_next(logits, temperature=0.0)
+    except StudentError as e:  # typically torch.multinomial refusing the NaN probabilities of logits / 0
+        fail(f"{e.feedback}\n  Hint: temperature 0 means greedy decoding: return logits.argmax(dim=-1) "
+             "before dividing by the temperature (logits / 0 gives inf and NaN probabilities).")
     expect_close(got, torch.tensor([1, 0, 3]), call="sample_next(logits, temperature=0.0)",
                  inputs={"logits": logits})
 

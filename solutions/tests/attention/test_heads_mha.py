@@ -112,7 +112,7 @@ def mha(x_q, x_kv, w, H, mask=None, *, scale_dim=None, transpose=False, no_out=F
 
 def mha_mistakes(x_q, x_kv, w, H, mask=None):
     D = x_q.shape[-1]
-    return {
+    table = {
         "the scores look scaled by 1/sqrt(D); inside a head the key dimension is D/H, so the scale "
         "is 1/sqrt(D/H)": mha(x_q, x_kv, w, H, mask, scale_dim=D),
         "the weights look transposed: the contract applies them as x @ w (not x @ w.T as nn.Linear does)":
@@ -122,6 +122,10 @@ def mha_mistakes(x_q, x_kv, w, H, mask=None):
         "the heads look like strided slices; head h takes the contiguous features h·D/H … (h+1)·D/H − 1":
             mha(x_q, x_kv, w, H, mask, strided=True),
     }
+    if mask is None or x_q.shape[1] == x_kv.shape[1]:  # else a mask over Lk keys cannot apply to Lq
+        table["the keys and values look computed from x_q; they come from x_kv (x_q gives only the "
+              "queries)"] = mha(x_q, x_q, w, H, mask)
+    return table
 
 
 def weights(D, dtype=F64):
