@@ -4,9 +4,10 @@
 
 For every known mistake of each assignment (default: every assignment with a
 ``solutions/mistakes/NAME.toml``), materialised from the current reference, this grades it
-twice in a batch's warm template, as ``gmgrade verify`` does: with the public tests alone
-(what ``gmgrade check`` shows a student) and with public + hidden tests (the grade). Per
-assignment and overall it prints
+once with public + hidden tests (the grade) in a batch's warm template, as ``gmgrade verify``
+does. Every test is seeded from its own id and runs alone, so a public test fails there
+exactly when it fails in ``gmgrade check`` (the public tests alone). Per assignment and
+overall it prints
 
 - public: the share of mistakes that fail at least one public test (a student who runs
   ``check`` learns something is wrong before the deadline);
@@ -21,10 +22,10 @@ without their hint.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,15 +34,21 @@ sys.path.insert(0, str(ROOT))
 from autograder import config  # noqa: E402
 from autograder.batch import grade_one_isolated  # noqa: E402
 from autograder.course import Course  # noqa: E402
-from autograder.mistakes import load, materialise  # noqa: E402
+from autograder.mistakes import load, materialise, test_function  # noqa: E402
 from autograder.warm import WarmRunner, WorkerPlan, course_imports  # noqa: E402
+
+
+def public_tests(course: Course, name: str) -> set[str]:
+    """The names of the public test functions of ``name``."""
+    return {node.name for path in course.public_tests(name)
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test")}
 
 
 def measure(course: Course, names: list[str], jobs: int) -> dict[str, list[dict]]:
     """Per assignment, one row per mistake: id, public (a public test failed), graded
     (points lost with public + hidden tests), hint (its hint in the graded feedback)."""
     base = config.load({}, course.root).grade_options(include_hidden=True)
-    public = replace(base, include_hidden=False)
     rows: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="gmgrade-signal-") as tmp, \
             WarmRunner(course_imports(course, names), WorkerPlan.of(base, names)) as warm, \
@@ -52,12 +59,14 @@ def measure(course: Course, names: list[str], jobs: int) -> dict[str, list[dict]
                 path = Path(tmp) / f"{name}-{m.id}.py"
                 path.write_text(materialise(course, name, m.id), encoding="utf-8")
                 label = f"mistake_{m.id}"
-                jobs_of.append((name, m, pool.submit(grade_one_isolated, course, name, label, path, public, warm),
-                                pool.submit(grade_one_isolated, course, name, label, path, base, warm)))
-        for name, m, pub, full in jobs_of:
-            p, f = pub.result()[0], full.result()[0]
+                jobs_of.append((name, m, pool.submit(grade_one_isolated, course, name, label, path, base, warm)))
+        public = {name: public_tests(course, name) for name in names}
+        for name, m, full in jobs_of:
+            f = full.result()[0]
             feedback = "\n".join(t.output for t in f.tests) + "\n" + (f.error or "")
-            rows[name].append({"id": m.id, "public": any(not t.passed for t in p.tests),
+            rows[name].append({"id": m.id,
+                               "public": any(not t.passed and test_function(t.test_id) in public[name]
+                                             for t in f.tests),
                                "graded": not f.full_marks, "hint": m.hint in feedback})
     return rows
 

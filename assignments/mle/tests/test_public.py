@@ -79,7 +79,7 @@ def test_gaussian_mle_keeps_input(student):
 
 
 @points(1)
-def test_mvn_mle_values(student):
+def test_mvn_mle_by_hand(student):
     """mvn_mle: rows [0,1], [2,1], [1,4] give μ = (1, 2) and Σ = [[2/3, 0], [0, 2]]"""
     x = torch.tensor([[0.0, 1.0], [2.0, 1.0], [1.0, 4.0]])
     mu = torch.tensor([1.0, 2.0])
