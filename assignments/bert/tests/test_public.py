@@ -133,7 +133,7 @@ def test_masked_correction_fixes_one_wrong_word(student):
 
 @points(1)
 def test_masked_correction_one_edit_per_round(student):
-    """masked_correction: two wrong words, padding after [SEP]: max_edits=1 fixes only the less probable one; no limit fixes both"""
+    """masked_correction: two wrong words and padding: max_edits=1 fixes the less probable one, no limit both"""
     truth = torch.tensor([CLS, 5, 9, 7, 11, 6, SEP, PAD, PAD])
     special = (truth == CLS) | (truth == SEP) | (truth == PAD)
     wrong = truth.clone()

@@ -140,7 +140,8 @@ def test_losses_finite_for_large_logits(student):
     expect_close(got, torch.tensor(100.0), call="discriminator_loss(real_logits, fake_logits)",
                  inputs={"real_logits": big, "fake_logits": big}, rtol=1e-5, mistakes=d_slips(big, big))
     for kind, want in (("minimax", -50.0), ("non_saturating", 50.0)):
-        expect_close(student.generator_loss(big, kind), torch.tensor(want), call=f"generator_loss(fake_logits, {kind!r})",
+        expect_close(student.generator_loss(big, kind), torch.tensor(want),
+                     call=f"generator_loss(fake_logits, {kind!r})",
                      inputs={"fake_logits": big}, rtol=1e-5, mistakes=g_slips(big, kind))
 
 
@@ -163,7 +164,7 @@ def test_optimal_discriminator_example(student):
 
 @points(1)
 def test_js_divergence_examples(student):
-    """js_divergence: 0 for equal distributions, log 2 for disjoint ones, a third pair by hand; one value per row of (1, 3, 3)"""
+    """js_divergence: 0 for equal, log 2 for disjoint distributions, a third pair by hand; one value per row"""
     p = torch.tensor([[[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]], dtype=torch.float64)
     q = torch.tensor([[[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]]], dtype=torch.float64)
     # last row: M = (¾, ¼, 0); ½ [1·log(4/3)] + ½ [½ log(2/3) + ½ log 2]
