@@ -140,7 +140,7 @@ def test_flow_log_prob_permutation(student):
 
 @points(1)
 def test_flow_log_prob_gradient_by_hand(student):
-    """flow_log_prob: differentiable in x; one layer without permutation, the score ∇ₓ log p(x) by autograd of the hand example"""
+    """flow_log_prob: differentiable in x: the score ∇ₓ log p(x) of one layer (autograd of the hand example)"""
     _, (g,) = student.grad("flow_log_prob", X, [(1, S_NET, T_NET, None)], wrt=(0,))
     if g is None:
         fail("flow_log_prob(x, layers): no gradient flows back to x. Use torch operations throughout "
