@@ -34,6 +34,7 @@ from autograder.protocol import Helper, Unsupported
 __all__ = [
     "Helper", "GradingFailure", "points", "timeout", "expect", "fail", "expect_tensor",
     "expect_close", "expect_scalar_close", "expect_tuple", "describe", "hint_for",
+    "upstream_mistakes",
 ]
 
 
@@ -342,3 +343,27 @@ def expect_scalar_close(got: Any, expected: float | torch.Tensor, *, call: str |
     expect_close(got, exp.reshape(()), call=call, inputs=inputs, rtol=rtol, atol=atol,
                  mistakes=mistakes, dtype=dtype)
 
+
+
+# --------------------------------------------------------------------------- upstream mistakes
+
+
+def upstream_mistakes(function: str, compute: Any, slips: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A hint table for a function that calls others: when its value is what a correct
+    ``function`` gives on top of a known slip upstream, name that slip, not only the numbers.
+
+    ``compute(**pieces)`` is the test's own computation of the expected value, written so
+    that each upstream piece it uses (σ from log_var, the KL, a log-likelihood …) is a keyword
+    argument with the correct piece as its default; ``slips`` maps each upstream slip, in
+    words that name the function it lives in, to the pieces that slip replaces::
+
+        mistakes=upstream_mistakes("elbo", expected_elbo, {
+            "reparameterize uses exp(log_var) as σ; σ = exp(½ log_var), not exp(log_var)":
+                {"sigma": lambda lv: lv.exp()}})
+
+    The result maps a hint for each slip to a function computing its value, as
+    ``expect_close(..., mistakes=...)`` takes them (merge it with the function's own table).
+    """
+    return {f"your {function} is consistent with this slip in a function it calls: {slip}. "
+            f"Fix that function (its own tests say more) and run this test again":
+            (lambda pieces=pieces: compute(**pieces)) for slip, pieces in slips.items()}

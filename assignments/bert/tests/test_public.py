@@ -37,6 +37,24 @@ def test_mlm_loss_worked_example(student):
 
 
 @points(1)
+def test_mlm_loss_two_sentences(student):
+    """mlm_loss: the mean over the 3 scored positions of the batch, not over per-sentence means"""
+    # V = 2, label 0 everywhere it is scored: logits (0, 0) cost log 2, logits (log 3, 0) cost log 4/3
+    l3 = math.log(3.0)
+    logits = torch.tensor([[[0.0, 0.0], [9.0, 9.0]],
+                           [[l3, 0.0], [l3, 0.0]]], dtype=torch.float64)
+    labels = torch.tensor([[0, -100], [0, 0]])
+    a, b = math.log(2.0), math.log(4 / 3)
+    expect_close(student.mlm_loss(logits, labels), torch.tensor((a + 2 * b) / 3, dtype=torch.float64),
+                 call="mlm_loss(logits, labels)", inputs={"logits": logits, "labels": labels},
+                 mistakes={"average over all scored positions of the batch, not over per-sentence means":
+                           torch.tensor((a + b) / 2, dtype=torch.float64),
+                           "positions labelled −100 must be left out of the mean (divide by the "
+                           "number of scored positions, 3 here)":
+                           torch.tensor((a + 2 * b) / 4, dtype=torch.float64)})
+
+
+@points(1)
 def test_mlm_loss_shape_dtype(student):
     """mlm_loss: a 0-dim tensor in the dtype of the logits; uniform logits give log V"""
     labels = torch.tensor([[-100, 4, 1, -100, -100], [2, -100, -100, -100, 6]])
@@ -111,6 +129,38 @@ def test_masked_correction_fixes_one_wrong_word(student):
                  rtol=0, atol=0, mistakes={
                      "nothing was changed: score the MASKED copies (masked_candidates), where the "
                      "model cannot see the word it judges": wrong})
+
+
+@points(1)
+def test_masked_correction_one_edit_per_round(student):
+    """masked_correction: two wrong words and padding: max_edits=1 fixes the less probable one, no limit both"""
+    truth = torch.tensor([CLS, 5, 9, 7, 11, 6, SEP, PAD, PAD])
+    special = (truth == CLS) | (truth == SEP) | (truth == PAD)
+    wrong = truth.clone()
+    wrong[2], wrong[4] = 10, 8
+    # The fake masked LM believes in `truth`. At their masked positions the wrong words have
+    # p(10 at 2) ≈ 3e-7 and p(8 at 4) ≈ 8e-9: both qualify, position 4 is the less probable.
+    model = Helper("bert_fake_mlm", vocab_size=12, mask_token_id=MASK, seed=0, banned=[0, 1, 2, 3],
+                   planted=truth.tolist(), planted_strength=12.0)
+    inputs = {"input_ids": wrong, "special": special}
+    only_4, only_2 = wrong.clone(), wrong.clone()
+    only_4[4], only_2[2] = truth[4], truth[2]
+    call = "masked_correction(model, input_ids, mask_token_id=3, special, threshold=0.05, max_edits=1)"
+    expect_close(student.masked_correction(model, wrong, MASK, special, 0.05, 1), only_4, call=call,
+                 inputs=inputs, rtol=0, atol=0, mistakes={
+                     "edit ONE token per round (max_edits=1 allows one edit), then score the new sentence":
+                         truth,
+                     "edit the qualifying position with the LOWEST probability of its current token, not "
+                     "the first one": only_2})
+    call = "masked_correction(model, input_ids, mask_token_id=3, special, threshold=0.05)"
+    got = expect_tensor(student.masked_correction(model, wrong, MASK, special, 0.05), call=call,
+                        inputs=inputs, shape=(9,), dtype=torch.int64, shape_note="(L,)")
+    expect(torch.equal(got[special], truth[special]),
+           f"{call} returned {got.tolist()}: a special position changed ([CLS] at 0, [SEP] at 6, [PAD] "
+           "at 7 and 8). Hint: use the special mask, not the first/last positions")
+    expect_close(got, truth, call=call, inputs=inputs, rtol=0, atol=0,
+                 mistakes={"nothing was changed: score the MASKED copies (masked_candidates), where the "
+                           "model cannot see the word it judges": wrong})
 
 
 CORRECT = ["私は野菜が好きだ", "父は肉が嫌いだ", "彼女の好きな飲み物はお茶だ", "兄は毎朝ご飯を食べる",

@@ -12,6 +12,41 @@ from autograder.student import StudentError
 from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points
 
 NEG_INF = float("-inf")
+LARGE_NEGATIVE = "excluded entries must be exactly -inf (float('-inf')), not a large negative number"
+
+
+def _keep(logits, keep):
+    return torch.where(keep, logits, torch.full_like(logits, NEG_INF))
+
+
+def top_k_slips(logits, k):
+    """What the usual top_k_filter slips give."""
+    def keep_k(kk, largest=True):
+        idx = torch.topk(logits, kk, dim=-1, largest=largest).indices
+        return _keep(logits, torch.zeros_like(logits, dtype=torch.bool).scatter(-1, idx, True))
+    return {"the k smallest logits were kept; keep the k largest": keep_k(k, largest=False),
+            "one token too many is kept (off by one: the k-th largest value is at index k−1 of the "
+            "sorted values)": keep_k(k + 1),
+            LARGE_NEGATIVE: torch.where(torch.isinf(keep_k(k)), torch.full_like(logits, -1e9), logits),
+            "the kept values are returned in sorted order; keep every token at its own index":
+            torch.cat([torch.sort(logits, -1, descending=True).values[..., :k],
+                       torch.full_like(logits[..., k:], NEG_INF)], -1)}
+
+
+def top_p_slips(logits, p, expected):
+    """What the usual top_p_filter slips give (1-D logits)."""
+    probs = logits.softmax(-1)
+    sp, order = torch.sort(probs, descending=True)
+    asc, aorder = torch.sort(probs)
+    return {"the token that makes the mass reach p is dropped (you keep cumsum ≤ p); keep it: a token "
+            "stays when the mass *before* it is < p, so the kept mass is ≥ p":
+            _keep(logits, torch.zeros_like(sp, dtype=torch.bool).scatter(-1, order, sp.cumsum(-1) <= p)),
+            "the tokens are accumulated from the least probable up; sort in descending order":
+            _keep(logits, torch.zeros_like(asc, dtype=torch.bool).scatter(-1, aorder, (asc.cumsum(-1) - asc) < p)),
+            "the result is in sorted order; put the kept logits back at their token indices "
+            "(scatter with the sort indices)":
+            torch.sort(logits, descending=True).values.masked_fill((sp.cumsum(-1) - sp) >= p, NEG_INF),
+            LARGE_NEGATIVE: torch.where(torch.isinf(expected), torch.full_like(logits, -1e9), logits)}
 
 
 @points(1)
@@ -29,6 +64,29 @@ def test_causal_lm_loss_worked_example(student):
                  mistakes={"the logits at position i predict token i+1: compare logits[:, :-1] "
                            "with input_ids[:, 1:] (you seem to use no shift)":
                            torch.nn.functional.cross_entropy(logits[0], ids[0])})
+
+
+@points(1)
+def test_causal_lm_loss_two_sequences(student):
+    """causal_lm_loss: two sequences of 3 tokens: the mean over the 4 shifted predictions"""
+    # V = 2; the targets 0, 1 | 0, 0 get p = 3/4, 3/4 | 3/4, 1/2; the last positions predict nothing
+    l3 = math.log(3.0)
+    logits = torch.tensor([[[l3, 0.0], [0.0, l3], [0.0, 0.0]],
+                           [[l3, 0.0], [l3, l3], [5.0, -5.0]]], dtype=torch.float64)
+    ids = torch.tensor([[1, 0, 1], [0, 0, 0]])
+    ce = torch.nn.functional.cross_entropy
+    want = ce(logits[:, :-1].reshape(-1, 2), ids[:, 1:].reshape(-1))
+    expect_close(student.causal_lm_loss(logits, ids), want, call="causal_lm_loss(logits, input_ids)",
+                 inputs={"logits": logits, "input_ids": ids}, rtol=1e-6, mistakes={
+                     "the logits at position i predict token i+1: compare logits[:, :-1] "
+                     "with input_ids[:, 1:] (you seem to use no shift)": ce(logits.reshape(-1, 2), ids.reshape(-1)),
+                     "the shift goes the wrong way: the logits at position i predict token i+1, so pair "
+                     "logits[:, :-1] with input_ids[:, 1:] (not logits[:, 1:] with input_ids[:, :-1])":
+                         ce(logits[:, 1:].reshape(-1, 2), ids[:, :-1].reshape(-1)),
+                     "this is the sum over the B·(L−1) predictions; the loss is their mean": want * 4,
+                     "logits and targets are flattened in different orders: reshape logits[:, :-1] to "
+                     "(B·(L−1), V) and input_ids[:, 1:] to (B·(L−1),) the same way (no transpose)":
+                         ce(logits[:, :-1].transpose(0, 1).reshape(-1, 2), ids[:, 1:].reshape(-1))})
 
 
 @points(1)
@@ -51,7 +109,8 @@ def test_top_k_filter_example(student):
     logits = torch.tensor([[1.0, 3.0, 2.0, 0.0], [-1.0, -3.0, 4.0, 2.5]])
     got = student.top_k_filter(logits, 2)
     expected = torch.tensor([[NEG_INF, 3.0, 2.0, NEG_INF], [NEG_INF, NEG_INF, 4.0, 2.5]])
-    expect_close(got, expected, call="top_k_filter(logits, k=2)", inputs={"logits": logits})
+    expect_close(got, expected, call="top_k_filter(logits, k=2)", inputs={"logits": logits},
+                 mistakes=top_k_slips(logits, 2))
 
 
 @points(1)
@@ -64,7 +123,8 @@ def test_top_p_filter_example(student):
                     (0.9, [True, True, False, True])]:   # 0.5 + 0.3 + 0.15 ≥ 0.9
         got = student.top_p_filter(logits, p)
         expected = torch.where(torch.tensor(keep), logits, torch.tensor(NEG_INF, dtype=torch.float64))
-        expect_close(got, expected, call=f"top_p_filter(logits, p={p})", inputs={"logits": logits})
+        expect_close(got, expected, call=f"top_p_filter(logits, p={p})", inputs={"logits": logits},
+                     mistakes=top_p_slips(logits, p, expected))
 
 
 @points(1)
@@ -78,6 +138,9 @@ def test_sample_next_greedy(student):
              "before dividing by the temperature (logits / 0 gives inf and NaN probabilities).")
     expect_close(got, torch.tensor([1, 0, 3]), call="sample_next(logits, temperature=0.0)",
                  inputs={"logits": logits})
+    _, mutated = student.call_checking_inputs("sample_next", logits, 2.0)
+    expect(not mutated, "sample_next(logits, temperature=2.0) modified logits in place; divide into a new "
+           "tensor (logits / temperature, not logits /= temperature): the caller still needs them.")
 
 
 @points(1)
@@ -114,7 +177,19 @@ def test_generate_greedy_known_rule(student):
         for _ in range(4):
             row.append((sum(row) + 5 * (len(row) - 1) + 1) % 13)
     expected = torch.tensor(ids)
+
+    def continued(next_token):
+        rows = prompt.tolist()
+        for row in rows:
+            for _ in range(4):
+                row.append(next_token(row))
+        return torch.tensor(rows)
+
     call = "generate(model, input_ids, max_new_tokens=4, temperature=0.0)"
     expect_tensor(got, call=call, inputs={"input_ids": prompt}, shape=(2, 7), dtype=torch.int64,
                   shape_note="(B, L + max_new_tokens)")
-    expect_close(got, expected, call=call, inputs={"input_ids": prompt})
+    expect_close(got, expected, call=call, inputs={"input_ids": prompt}, mistakes={
+        "the next token must come from the logits of the last position (logits[:, -1]), not the first":
+            continued(lambda row: (row[0] + 1) % 13),
+        "the model must see the whole sequence so far: call model(ids) on all tokens, not only "
+        "on the last one": continued(lambda row: (row[-1] + 1) % 13)})
