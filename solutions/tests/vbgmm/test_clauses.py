@@ -31,7 +31,10 @@ def _problem(rng: torch.Generator):
 
 
 def _differs(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape != b.shape or not torch.allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True)
+    """Different values; a result in another dtype (its own test's mistake, not this one's) is
+    compared at the precision of the coarser dtype, so that only a changed input shows."""
+    rtol = 1e-10 if a.dtype == b.dtype == F64 else 1e-6
+    return a.shape != b.shape or not torch.allclose(a.to(F64), b.to(F64), rtol=rtol, atol=1e-12, equal_nan=True)
 
 
 @points(1)
