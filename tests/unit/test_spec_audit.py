@@ -15,10 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT.parent / "shared" / "spec" / "assignments.md"
 AUDIT = ROOT / "docs" / "spec-audit.md"
 
-# Assignments of the spec whose audit rows do not exist yet.
-# Rows for vbgmm, ood, amnesia: added with those assignments (then remove them from here).
-PENDING = {"vbgmm", "ood", "amnesia"}
-
 _SPEC_SECTION = re.compile(r"^## \d+\. `(\w+)`")
 _AUDIT_SECTION = re.compile(r"^## \d+\. (\w+)\s*$")
 _TEST_REF = re.compile(r"`([\w.]+\.py|contract\.toml)::(test_\w+)`")
@@ -90,7 +86,7 @@ def audit() -> dict[str, list[tuple[str, str, str]]]:
 
 
 def test_every_spec_function_has_a_row(spec, audit):
-    gaps = [f"{name}.{fn}" for name, fns in spec.items() if name not in PENDING
+    gaps = [f"{name}.{fn}" for name, fns in spec.items()
             for fn in fns if fn not in {row[0] for row in audit.get(name, [])}]
     assert not gaps, f"spec functions without a row in {AUDIT.name}: {', '.join(gaps)}"
 
@@ -99,13 +95,6 @@ def test_rows_are_about_spec_functions(spec, audit):
     strays = [f"{name}.{row[0]}" for name, rows in audit.items() for row in rows
               if row[0] not in spec.get(name, [])]
     assert not strays, f"rows of {AUDIT.name} for functions the spec does not have: {', '.join(strays)}"
-
-
-def test_pending_assignments_are_still_pending(spec, audit):
-    """The allow-list names only spec sections that have no rows yet: remove a name once it has them."""
-    assert PENDING <= set(spec), f"PENDING names assignments the spec lacks: {sorted(PENDING - set(spec))}"
-    done = sorted(PENDING & set(audit))
-    assert not done, f"{done} now have rows in {AUDIT.name}: remove them from PENDING"
 
 
 def test_named_tests_exist(audit):
