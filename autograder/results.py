@@ -22,6 +22,8 @@ class Status(str, enum.Enum):
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest test class (for test modules that import it)
+
     test_id: str  # short, stable id (the test function name with parameters)
     name: str  # what students read
     score: float
