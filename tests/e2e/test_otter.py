@@ -20,6 +20,7 @@ pytest.importorskip("ipykernel", reason="otter run needs a kernel: pip install -
 from autograder import otter  # noqa: E402
 from autograder.assign import to_notebook  # noqa: E402
 from autograder import results as res  # noqa: E402
+from autograder.errors import UsageError  # noqa: E402
 from tests.material import correct, mistake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,5 +136,5 @@ def test_the_staff_log_goes_to_the_instructors_output(tmp_path, monkeypatch, cap
 
 def test_export_names_the_install_command_without_otter(course, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "otter", None)  # import otter -> ImportError
-    with pytest.raises(RuntimeError, match=r"pip install 'gmgrade\[otter\]'"):
+    with pytest.raises(UsageError, match=r"pip install 'gmgrade\[otter\]'"):
         otter.export_zip(course, "mle", tmp_path / "x.zip")

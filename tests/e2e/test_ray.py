@@ -14,6 +14,7 @@ ray = pytest.importorskip("ray", reason="needs Ray: pip install -e '.[ray]'")
 from autograder.batch import (RAY_LOOPBACK_ENV, check_cluster, node_slots, pack_submission,  # noqa: E402
                               unpack_submission)
 from autograder.cli import main  # noqa: E402
+from autograder.errors import UsageError  # noqa: E402
 from autograder.runner import GradeOptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,9 +93,9 @@ def test_an_address_where_nothing_answers_fails_fast(tmp_path):
 
 
 def test_cluster_check():
-    with pytest.raises(RuntimeError, match="no GPUs"):
+    with pytest.raises(UsageError, match="no GPUs"):
         check_cluster({"CPU": 8.0}, GradeOptions(device="cuda"), 0.25)
-    with pytest.raises(RuntimeError, match="no CPUs"):
+    with pytest.raises(UsageError, match="no CPUs"):
         check_cluster({"GPU": 1.0}, GradeOptions(), 0.25)
     check_cluster({"CPU": 8.0, "GPU": 1.0}, GradeOptions(device="cuda"), 0.25)
 

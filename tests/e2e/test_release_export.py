@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def test_leak_scan_catches_a_leaked_answer(bundle, course, tmp_path):
     assert any(f.startswith("assignments/mle/notes.py: line from solutions/") for f in found), found
     hidden = (ROOT / "solutions" / "tests" / "mle" / "test_hidden.py").read_text()
     hidden_test_line = next(x for x in hidden.splitlines()
-                            if "the constant is −(D/2)·log 2π" in x)
+                            if "def test_mvn_log_pdf_stable_d100_cond1e8" in x)
     (copy / "autograder" / "x.py").write_text(hidden_test_line + "\n")
     assert any("test_hidden.py" in f for f in leaks(course, copy))
 
@@ -57,7 +58,7 @@ def test_student_can_check_from_the_bundle(bundle, tmp_path):
     r = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "mle", str(tmp_path / "mle.py")],
                        cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "5/5 public tests passed" in r.stdout
+    assert re.search(r"(\d+)/\1 public tests passed", r.stdout), r.stdout
 
 
 def test_release_refuses_a_non_empty_folder(course, tmp_path):
