@@ -41,7 +41,7 @@ import pytest
 import torch
 
 from autograder.protocol import Helper
-from autograder.testing import describe, expect, expect_tensor, fail, points
+from autograder.testing import describe, expect, expect_close, expect_tensor, fail, points
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -221,8 +221,23 @@ def _on_input(inputs: dict[str, Any]) -> str:
     return "\n  on input:\n" + "\n".join(f"    {k} = {describe(v)}" for k, v in inputs.items())
 
 
+def _answer_is_right(request: pytest.FixtureRequest, f: Function, inputs: dict[str, Any], got: Any,
+                     dtype: torch.dtype = F64) -> None:
+    """A property earns its points only with a right answer. Where the reference is at hand
+    (grading), the value must match it, loosely (float32 internals pass), so that code returning
+    junk without modifying its inputs, or in the right dtype, gains nothing. Under
+    ``gmgrade check`` (no reference) the public value tests judge the values."""
+    try:
+        reference = request.getfixturevalue("reference")
+    except pytest.skip.Exception:
+        return
+    want = getattr(reference, f.name)(*inputs.values())
+    tol = 1e-3 if dtype == torch.float32 else 1e-4
+    expect_close(got, want, call=f.call, inputs=inputs, rtol=tol, atol=tol)
+
+
 def _keeps_dtype(f: Function) -> Callable[..., None]:
-    def test(student: Any, rng: torch.Generator, dtype: torch.dtype) -> None:
+    def test(student: Any, rng: torch.Generator, dtype: torch.dtype, request: pytest.FixtureRequest) -> None:
         inputs = f.inputs(rng, dtype)
         got = student.call(f.name, *inputs.values())
         call = f"{f.call} with {', '.join(f.keeps_dtype_of)} in {str(dtype).replace('torch.', '')}"
@@ -233,6 +248,7 @@ def _keeps_dtype(f: Function) -> Callable[..., None]:
         for part, t in found:
             expect_tensor(t, call=call + (f", output {part}" if part else ""), inputs=inputs, dtype=dtype,
                           finite=False)
+        _answer_is_right(request, f, inputs, got, dtype)
 
     test.__doc__ = f"{f.name}: returns the dtype of {', '.join(f.keeps_dtype_of)}"
     return pytest.mark.parametrize("dtype", [torch.float32, F64], ids=["float32", "float64"])(
@@ -240,25 +256,26 @@ def _keeps_dtype(f: Function) -> Callable[..., None]:
 
 
 def _not_modified(f: Function) -> Callable[..., None]:
-    def test(student: Any, rng: torch.Generator) -> None:
+    def test(student: Any, rng: torch.Generator, request: pytest.FixtureRequest) -> None:
         inputs = f.inputs(rng)
-        _, mutated = student.call_checking_inputs(f.name, *inputs.values())
+        got, mutated = student.call_checking_inputs(f.name, *inputs.values())
         names = list(inputs)
         changed = [names[i] for i in mutated if i < len(names) and names[i] in f.not_modified]
         expect(not changed,
                f"{f.call} modified its input {' and '.join(changed)} in place{_on_input(inputs)}\n  "
                "The caller's tensors must stay as they were: write `x = x - mu` rather than "
                "`x -= mu`, and call .clone() before an in-place operation (add_, [...] =, clamp_).")
+        _answer_is_right(request, f, inputs, got)
 
     test.__doc__ = f"{f.name}: does not modify its inputs ({', '.join(f.not_modified)})"
     return points(1)(test)
 
 
 def _gradients(f: Function) -> Callable[..., None]:
-    def test(student: Any, rng: torch.Generator) -> None:
+    def test(student: Any, rng: torch.Generator, request: pytest.FixtureRequest) -> None:
         inputs = f.inputs(rng)
         names = list(inputs)
-        _, grads = student.grad(f.name, *inputs.values(),
+        got, grads = student.grad(f.name, *inputs.values(),
                                 wrt=tuple(names.index(a) for a in f.differentiable_in), select=f.select)
         out = f"{f.call}" + (f"[{f.select}]" if f.select is not None else "")
         missing = [a for a, g in zip(f.differentiable_in, grads) if g is None]
@@ -268,6 +285,7 @@ def _gradients(f: Function) -> Callable[..., None]:
                "torch.no_grad() between these inputs and the result.")
         for a, g in zip(f.differentiable_in, grads):
             expect_tensor(g, call=f"the gradient of {out} with respect to {a}", inputs=inputs)
+        _answer_is_right(request, f, inputs, got)
 
     test.__doc__ = f"{f.name}: gradients reach {', '.join(f.differentiable_in)}"
     return points(1)(test)

@@ -2,6 +2,7 @@
 failing (with the student-facing message) exactly where a function breaks the contract."""
 
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -66,8 +67,26 @@ def generated(path):
     return {n: getattr(module, n) for n in vars(module) if n.startswith("test_")}
 
 
-def run(test, student, **params):
-    test(student, torch.Generator().manual_seed(0), **params)
+class NoReference:
+    """The ``request`` of a `gmgrade check` run: no reference to compare the answers with."""
+
+    def getfixturevalue(self, name):
+        pytest.skip("the reference solution is not available here")
+
+
+class WithReference:
+    """The ``request`` of a grading run: the answers must match this reference."""
+
+    def __init__(self, functions):
+        self.functions = functions
+
+    def getfixturevalue(self, name):
+        assert name == "reference"
+        return SimpleNamespace(**self.functions)
+
+
+def run(test, student, request=None, **params):
+    test(student, torch.Generator().manual_seed(0), request=request or NoReference(), **params)
 
 
 def good_scale(x, w, k):
@@ -103,6 +122,21 @@ def test_a_correct_function_passes_every_generated_test(tmp_path):
         run(tests["test_scale_keeps_dtype"], student, dtype=dtype)
     run(tests["test_scale_not_modified"], student)
     run(tests["test_scale_gradients"], student)
+
+
+def test_junk_that_leaves_its_inputs_alone_earns_nothing_when_graded(tmp_path):
+    """Grading (the reference at hand): a property is credited only with a right answer."""
+    student = LocalStudent(scale=lambda x, w, k: torch.zeros_like(x * w))
+    tests = generated(write(tmp_path))
+    graded = WithReference({"scale": good_scale})
+    run(tests["test_scale_not_modified"], student)  # `gmgrade check`: the property alone
+    for name, params in (("test_scale_not_modified", {}), ("test_scale_keeps_dtype", {"dtype": torch.float64}),
+                         ("test_scale_gradients", {})):
+        with pytest.raises(GradingFailure, match=r"scale\(x, w, k\)"):
+            run(tests[name], student, graded, **params)
+    for dtype in (torch.float32, torch.float64):  # a right answer passes with the reference too
+        run(tests["test_scale_keeps_dtype"], LocalStudent(scale=good_scale), graded, dtype=dtype)
+    run(tests["test_scale_not_modified"], LocalStudent(scale=good_scale), graded)
 
 
 def test_a_hard_coded_dtype_fails_the_float32_case_only(tmp_path):

@@ -73,9 +73,12 @@ def test_gaussian_mle_shapes(student):  # (the name known mistakes refer to)
 def test_gaussian_mle_keeps_input(student):
     """gaussian_mle: leaves its input as it was"""
     x = torch.tensor([1.0, 2.0, 4.0])
-    _, mutated = student.call_checking_inputs("gaussian_mle", x)
+    got, mutated = student.call_checking_inputs("gaussian_mle", x)
     expect(not mutated, "gaussian_mle() modified its input argument(s) at position(s) "
                         f"{mutated} in place; compute x - mu into a new tensor instead of x -= mu.")
+    # credited with a right answer only: μ = 7/3, σ² = (16/9 + 1/9 + 25/9)/3 = 14/9
+    expect_close(got, (torch.tensor(7 / 3), torch.tensor(14 / 9)), call="gaussian_mle(x)", inputs={"x": x},
+                 rtol=1e-5, atol=1e-6)
 
 
 @points(1)
