@@ -9,7 +9,7 @@ honest part: 1 point (its one wrong answer is a constant, which honestly passes 
 permutation-invariance property of ``mvn_mle``)
 
 proof: mvn_log_pdf() timed out after
-proof: got tensor(7, float16, shape ())
+proof: returned tensor(7, float16, shape ())
 """
 import fcntl
 import os

@@ -4,7 +4,7 @@ expected answer, a forged ``done`` status, a forged mutation report and gradient
 
 honest part: 0 points
 
-proof: mvn_mle(x) should return a tuple (mu, cov); got {'status': 'passed', 'score': 32.0}
+proof: returned {'status': 'passed', 'score': 32.0}; expected a tuple of 2 values
 proof: returned {'status': 'passed', 'score': 32.0} of type dict; expected a torch.Tensor
 """
 import torch

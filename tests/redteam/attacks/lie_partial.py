@@ -2,8 +2,8 @@
 Gaussian ones return objects with rigged comparisons, and the module patches
 torch/numpy/math comparison functions inside the sandbox at import.
 
-honest part: 11 points (the tests that only need the two Bernoulli functions:
-1 + 1 public, 2 + 2 + 1 + 2 + 2 hidden)
+honest part: 18 points (the tests that only need the two Bernoulli functions: 3 public,
+6 generated from the contract, 1 + 2 + 2 + 1 + 2 + 2 hidden)
 
 proof: returned a mle.Same (cannot be sent to the grader)
 """
