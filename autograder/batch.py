@@ -229,12 +229,6 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
             report.write_class(out_dir, load_results(out_dir, students))
         progress.update(result)
 
-    if rejected:
-        from autograder.otter import collect_tests  # the tests' names and points; none runs
-
-        tests = collect_tests(course, assignment)
-        for sid, _, fp, problem in rejected:
-            finish(sid, fp, _not_a_submission(sid, assignment, problem, tests), "")
     if executor == "ray":
         if todo:
             _run_ray(course, assignment, todo, opts, finish, jobs=jobs, address=address,
@@ -242,6 +236,12 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     else:
         _run_local(course, assignment, todo, opts, finish, jobs=jobs, grade_fn=grade_fn,
                    note=lambda m: print(m, file=progress.stream))
+    if rejected:  # after the executor: a cluster that cannot grade leaves nothing written
+        from autograder.otter import collect_tests  # the tests' names and points; none runs
+
+        tests = collect_tests(course, assignment)
+        for sid, _, fp, problem in rejected:
+            finish(sid, fp, _not_a_submission(sid, assignment, problem, tests), "")
     results = load_results(out_dir, students)
     summary = report.write_class(out_dir, results)
     summary["students_text"] = report.students_text(results)
