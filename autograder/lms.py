@@ -2,18 +2,27 @@
 
 ``gmgrade grade NAME EXPORT`` accepts the "download all submissions" archive of Canvas,
 Moodle or Blackboard, as a zip or unpacked, and keys each student by the LMS's own id.
-Each LMS names the files of its export its own way (what this module recognises):
+Each LMS names the files of its export its own way (docs/lms.md gives the sources):
 
 - Canvas: one flat file per uploaded file, ``sortablename_[LATE_]USERID_ATTACHMENTID_FILE``
-  (``smithjane_LATE_1234_98765_mle.py``); a file uploaded again under the same name gets a
-  ``-N`` suffix (``mle-1.py``). Lateness is the ``LATE_`` flag; no time is given.
-- Moodle: ``Full Name_PARTICIPANTID_assignsubmission_file_FILE`` flat, or a folder
-  ``Full Name_PARTICIPANTID_assignsubmission_file_/`` holding the files as uploaded
-  ("download submissions in folders"). Only the latest attempt is exported; no time.
+  (``smithjane_LATE_1234_98765_mle.py``): the sortable name lower-cased with everything but
+  letters, digits and ``_`` removed (it may be empty: ``_1234_98765_mle.py``), for a group
+  assignment the group's name and one member's id; ``LATE`` is upper case. A text entry or
+  URL is ``sortablename_[LATE_]USERID_text.html`` / ``_link.html`` (no file to grade). Only
+  the current submission's files are in the archive; a file uploaded under a name the
+  student had already used gets ``-N`` (or ``-UUID``) after its base name (``mle-1.py``,
+  ``a-1.tar.gz``), which is taken off again. Lateness is the ``LATE`` flag; no time is
+  given. Anonymous grading (``anon_ID`` instead of name and user id) is refused: the
+  gradebook import cannot match it.
+- Moodle: ``Full Name_PARTICIPANTID_assignsubmission_file_FILE`` flat, or in folders
+  ``Full Name_PARTICIPANTID_assignsubmission_file[_]/`` (Moodle 4 drops the final ``_``)
+  holding the files as uploaded. Other plugins (``assignsubmission_onlinetext``…) are
+  ignored. Only the latest attempt is exported; no time.
 - Blackboard: ``Assignment_USERNAME_attempt_YYYY-MM-DD-HH-MM-SS_FILE`` beside a receipt
-  ``Assignment_USERNAME_attempt_YYYY-MM-DD-HH-MM-SS.txt`` ("Name: Jane Smith (jsmith)");
-  the time in the name is the submission's; with every attempt downloaded, the latest
-  attempt is graded.
+  ``Assignment_USERNAME_attempt_YYYY-MM-DD-HH-MM-SS.txt`` ("Name: Jane Smith (jsmith)", and
+  under "Files:" each "Original filename: mle.py" with the stored "Filename: …"); files are
+  named as the receipt's original names, else by what follows the time. The time in the
+  name is the attempt's; with every attempt downloaded, the latest attempt is graded.
 
 Several files per student are kept together; when one name occurs twice (a resubmitted
 file), the latest upload wins. Each student's files are written to
@@ -32,6 +41,7 @@ import shutil
 import stat
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from autograder import report
@@ -44,14 +54,20 @@ STAGE = "lms"  # OUT/staff/lms/STUDENT/: each student's files under their origin
 INFO = "lms.csv"  # OUT/staff/lms.csv: what the LMS said about each submission
 INFO_COLUMNS = ["student", "id", "name", "lms", "submitted", "late", "files"]
 
-_CANVAS = re.compile(r"^(?P<name>[^_/]+)_(?P<late>LATE_)?(?P<id>\d+)_(?P<upload>\d+)_(?P<file>.+)$")
-_CANVAS_COPY = re.compile(r"^(?P<stem>.+)-\d+(?P<ext>\.[^.]+)$")  # "mle-1.py": uploaded again
-_MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
+# an anonymous id, or the (lazy: a name may hold "_") name, LATE and user id; then the
+# attachment id and file, or a text entry / URL (no attachment)
+_CANVAS = re.compile(r"^(?:(?P<anon>(?:LATE_)?anon_[0-9A-Za-z]+)|(?P<name>[^/]*?)_(?P<late>LATE_)?(?P<id>\d+))"
+                     r"_(?:(?P<upload>\d+)_(?P<file>.+)|(?:text|link)\.html)$")
+# "mle-1.py", "a-1.tar.gz", "mle-<uuid>.py": Canvas's name for a file whose name was taken
+_CANVAS_COPY = re.compile(r"^(?P<stem>.+?)-(?:\d+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})"
+                          r"(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)?$")
+_MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)(?:_(?P<file>.*))?$")
 # ASSIGNMENT_USERNAME before "_attempt_": both may hold "_", so the receipt says where the
 # username begins; without one, it is the last part
 _BLACKBOARD = re.compile(r"^(?P<head>[^/]+?_[^/]+?)_attempt_(?P<time>\d{4}(?:-\d\d){5})(?:_(?P<file>.+)|\.txt)$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")  # as submission.student_id: what a folder name may hold
 _BB_NAME = re.compile(r"^Name:\s*(?P<name>.*?)\s*\((?P<id>[^()]+)\)\s*$", re.M)
+_BB_FILE = re.compile(r"^\s*Original filename:\s*(?P<original>.+?)\s*\n\s*Filename:\s*(?P<stored>.+?)\s*$", re.M)
 
 
 class LmsError(UsageError):
@@ -151,10 +167,16 @@ def _canvas(files: list[tuple[str, bytes]]) -> dict[str, Work]:
     for rel, data in files:
         m = _CANVAS.match(rel)
         assert m is not None  # detect() matched every file
+        if m["anon"]:
+            raise LmsError(f"{rel}: Canvas anonymised this download (anonymous grading: no user ids "
+                           "in the file names), so its grades could not be imported; download it again "
+                           "once Canvas shows the students (anonymous grading off, or the grades posted)")
         w = students.setdefault(m["id"], Work(m["id"], m["name"]))
         w.late = bool(w.late) or bool(m["late"])
+        if m["file"] is None:
+            continue  # a text entry or URL: nothing to grade
         copy = _CANVAS_COPY.match(m["file"])
-        name = copy["stem"] + copy["ext"] if copy else m["file"]
+        name = copy["stem"] + (copy["ext"] or "") if copy else m["file"]
         upload = int(m["upload"])
         if uploads.get((w.student, name), -1) < upload:  # a later upload has a larger id
             uploads[(w.student, name)] = upload
@@ -170,26 +192,33 @@ def _moodle(files: list[tuple[str, bytes]]) -> dict[str, Work]:
         assert m is not None
         w = students.setdefault(m["id"], Work(m["id"], m["name"]))
         name = rest or m["file"]  # in a folder per submission, or flat with the file in the name
-        if m["plugin"] == "file" and name:
+        if m["plugin"] == "file" and name:  # onlinetext, comments…: not a file to grade
             w.files[name] = data
     return students
 
 
 def _blackboard(files: list[tuple[str, bytes]]) -> dict[str, Work]:
-    matches = [(m, data) for rel, data in files if (m := _BLACKBOARD.match(rel)) is not None]
+    matches = [(rel, m, data) for rel, data in files if (m := _BLACKBOARD.match(rel)) is not None]
     receipts = {}  # (head, time) -> (username, name): "Name: Jane Smith (jsmith)"
-    for m, data in matches:
-        if m["file"] is None and (n := _BB_NAME.search(data.decode("utf-8", errors="replace"))):
-            if m["head"].endswith("_" + n["id"]):
+    originals = {}  # stored file name -> the name the student gave it, as the receipt says
+    for rel, m, data in matches:
+        if m["file"] is None:
+            text = data.decode("utf-8", errors="replace")
+            n = _BB_NAME.search(text)
+            if n and m["head"].endswith("_" + n["id"]):
                 receipts[m["head"], m["time"]] = (n["id"], n["name"])
+            for f in _BB_FILE.finditer(text):
+                original = PurePosixPath(f["original"].replace("\\", "/")).name  # never a path to follow
+                if original not in ("", ".", "..") and f["stored"].startswith(rel[:-4] + "_"):
+                    originals[f["stored"]] = original  # this attempt's files only (comments are free text)
     attempts: dict[str, dict[str, Work]] = {}  # student -> attempt time -> work
-    for m, data in matches:
+    for rel, m, data in matches:
         sid, name = receipts.get((m["head"], m["time"]), (m["head"].rsplit("_", 1)[1],) * 2)
         y, mo, d, h, mi, sec = m["time"].split("-")  # the attempt's time, as ISO 8601
         w = attempts.setdefault(sid, {}).setdefault(
             m["time"], Work(sid, name, submitted=f"{y}-{mo}-{d}T{h}:{mi}:{sec}"))
         if m["file"] is not None:
-            w.files[m["file"]] = data  # the stored name is the prefix and the original name
+            w.files[originals.get(rel, m["file"])] = data
     # the attempt times (YYYY-MM-DD-HH-MM-SS) sort as times: the latest attempt is graded
     return {sid: by_time[max(by_time)] for sid, by_time in attempts.items()}
 
@@ -347,14 +376,21 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def grade_import(lms: str, assignment: str, out_dir: Path, roster: dict[str, Student] | None = None) -> str:
-    """The grade-import CSV of ``lms`` for the results in ``out_dir``:
+    """The grade-import file of ``lms`` for the results in ``out_dir`` (docs/lms.md: sources):
 
-    - Canvas gradebook import: ``Student, ID, SIS User ID, SIS Login ID, Section`` and one
-      column per assignment, a ``Points Possible`` row first; rows match on ``ID``.
+    - Canvas gradebook import CSV: ``Student, ID, SIS User ID, SIS Login ID, Section`` and a
+      column named after the assignment (an assignment of that title, else a new one), a
+      ``Points Possible`` row first (a new assignment's points); Canvas matches rows on
+      ``ID`` (the user id of the export's file names), then SIS ids, then the name.
     - Moodle offline grading worksheet: ``Identifier`` (``Participant N``), ``Full name``,
-      ``Email address``, ``Status``, ``Grade``, ``Maximum Grade``, … ; rows match on it.
-    - Blackboard grade-centre upload: ``Last Name, First Name, Username`` and the column
-      ``NAME [Total Pts: MAX Score]`` (a new column on upload); rows match on ``Username``.
+      ``Email address``, ``Status``, ``Grade``, ``Maximum Grade``, ``Grade can be changed``,
+      ``Last modified (submission)``, ``Last modified (grade)``. Moodle needs
+      ``Identifier``, ``Grade`` and ``Last modified (grade)``, here the time of writing (a
+      grade changed in Moodle after it is kept); ``Feedback comments`` is left out, since
+      an empty one would erase the comments on upload.
+    - Blackboard Grade Center upload: ``Last Name, First Name, Username`` and a column named
+      after the assignment, every value quoted; Blackboard matches rows on ``Username``, and
+      a header without ``|COLUMNID`` makes a new (text) column.
     """
     graded = results(out_dir)
     if not graded:
@@ -365,7 +401,7 @@ def grade_import(lms: str, assignment: str, out_dir: Path, roster: dict[str, Stu
     top = max(r.max_score for r in graded)
 
     def name(sid: str) -> str:
-        return (roster[sid].name if sid in roster and roster[sid].name else info.get(sid, {}).get("name", sid))
+        return (roster[sid].name if sid in roster and roster[sid].name else info.get(sid, {}).get("name") or sid)
 
     def lms_id(sid: str) -> str:  # the LMS's own id (a folder name may differ from it)
         return roster[sid].id if sid in roster else info.get(sid, {}).get("id", sid)
@@ -380,15 +416,16 @@ def grade_import(lms: str, assignment: str, out_dir: Path, roster: dict[str, Stu
             w.writerow([name(r.student), lms_id(r.student), "", "", sec, f"{r.score:g}"])
     elif lms == "moodle":
         w.writerow(["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
-                    "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
-                    "Feedback comments"])
+                    "Grade can be changed", "Last modified (submission)", "Last modified (grade)"])
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for r in graded:
             email = roster[r.student].email if r.student in roster else ""
             status = "No submission" if r.status is Status.MISSING else "Submitted for grading"
             w.writerow([f"Participant {lms_id(r.student)}", name(r.student), email, status,
-                        f"{r.score:g}", f"{r.max_score:g}", "Yes", "", "", ""])
+                        f"{r.score:g}", f"{r.max_score:g}", "Yes", "", now])
     elif lms == "blackboard":
-        w.writerow(["Last Name", "First Name", "Username", f"{assignment} [Total Pts: {top:g} Score]"])
+        w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # Blackboard wants a CSV's values quoted
+        w.writerow(["Last Name", "First Name", "Username", assignment])
         for r in graded:
             last, first = _split_name(name(r.student))
             w.writerow([last, first, lms_id(r.student), f"{r.score:g}"])

@@ -27,6 +27,7 @@ def test_canvas_export_with_roster_grades_and_exports(tmp_path):
         z.writestr("smithjane_101_5001_mle.py", wrong)
         z.writestr("smithjane_101_5009_mle-1.py", correct("mle", "loops.py").read_bytes())
         z.writestr("doejohn_LATE_102_5002_mle.py", wrong)
+        z.writestr("doejohn_LATE_102_text.html", b"<p>my answer is in the file</p>")  # a text entry too
         z.writestr("leeann_103_5003_mle.py", correct("mle", "other_formulas.py").read_bytes())
     roster = tmp_path / "roster.csv"
     roster.write_text("id,name,email,section\n101,Jane Smith,j@u.edu,A\n102,John Doe,d@u.edu,A\n"

@@ -1,7 +1,7 @@
 """LMS exports in (Canvas, Moodle, Blackboard), the roster, grade-import files out.
 
-Each layout is built here as the LMS's documentation describes its "download all
-submissions" archive; nothing is graded (the e2e test grades a Canvas export)."""
+Each layout is built here as the LMS makes its "download all submissions" archive
+(docs/lms.md gives the sources); nothing is graded (the e2e test grades a Canvas export)."""
 
 import ast
 import csv
@@ -9,6 +9,7 @@ import io
 import json
 import re
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -24,28 +25,39 @@ V1, V2, HELPER = b"def f():\n    return 1\n", b"def f():\n    return 2\n", b"X =
 
 
 def canvas_files():
-    # sortablename_[LATE_]userid_uploadid_file; "mle-1.py" is mle.py uploaded again
+    # sortablename_[LATE_]userid_attachmentid_file; "mle-1.py" is mle.py uploaded again;
+    # a text entry has no attachment id and nothing to grade
     return {"smithjane_101_5001_mle.py": V1, "smithjane_101_5007_mle-1.py": V2,
-            "smithjane_101_5002_helper.py": HELPER, "doejohn_LATE_102_5003_mle.py": V1}
+            "smithjane_101_5002_helper.py": HELPER, "doejohn_LATE_102_5003_mle.py": V1,
+            "doejohn_LATE_102_text.html": b"<p>see my file</p>"}
 
 
 def moodle_files():
-    # "download submissions in folders" for Jane, the flat naming for John
-    return {"Jane Smith_101_assignsubmission_file_/mle.py": V2,
-            "Jane Smith_101_assignsubmission_file_/helper.py": HELPER,
-            "Jane Smith_101_assignsubmission_onlinetext_/onlinetext.html": b"<p>hi</p>",
-            "John Doe_102_assignsubmission_file_mle.py": V1}
+    # "download submissions in folders" (Moodle 4: no "_" after the plugin) for Jane, the
+    # flat naming for John; the online text is no file to grade
+    return {"Jane Smith_101_assignsubmission_file/mle.py": V2,
+            "Jane Smith_101_assignsubmission_file/helper.py": HELPER,
+            "Jane Smith_101_assignsubmission_onlinetext/onlinetext.html": b"<p>hi</p>",
+            "John Doe_102_assignsubmission_file_mle.py": V1,
+            "John Doe_102_assignsubmission_onlinetext_onlinetext.html": b"<p>hi</p>"}
+
+
+def bb_receipt(name, files):
+    """A Blackboard receipt: each file's original name and its name in the archive."""
+    listed = "".join(f"\tOriginal filename: {o}\n\tFilename: {s}\n\n" for o, s in files)
+    return (f"Name: {name}\nAssignment: HW1\nDate Submitted: Tuesday, 3 November 2026 09:30:00 o'clock GMT\n"
+            "Current Grade: Needs Grading\n\nSubmission Field:\nThere is no student submission text data "
+            "for this assignment.\n\nComments:\nThere are no student comments for this assignment.\n\n"
+            f"Files:\n{listed}").encode()
 
 
 def blackboard_files():
     a1, a2 = "HW1_jsmith_attempt_2026-11-01-10-00-00", "HW1_jsmith_attempt_2026-11-03-09-30-00"
-    receipt = ("Name: Jane Smith (jsmith)\nAssignment: HW1\nDate Submitted: Tuesday, 3 November 2026 "
-               "09:30:00 o'clock GMT\nCurrent Grade: Needs Grading\n\nSubmission Field:\nThere is no "
-               "student submission text data for this assignment.\n\nFiles:\n\tOriginal filename: "
-               "mle.py\n\tFilename: {p}_mle.py\n")
     b = "HW1_jdoe_attempt_2026-11-02-12-00-00"
-    return {f"{a1}.txt": receipt.format(p=a1).encode(), f"{a1}_mle.py": V1,
-            f"{a2}.txt": receipt.format(p=a2).encode(), f"{a2}_mle.py": V2, f"{a2}_helper.py": HELPER,
+    return {f"{a1}.txt": bb_receipt("Jane Smith (jsmith)", [("mle.py", f"{a1}_mle.py")]), f"{a1}_mle.py": V1,
+            f"{a2}.txt": bb_receipt("Jane Smith (jsmith)", [("mle.py", f"{a2}_mle.py"),
+                                                            ("helper.py", f"{a2}_helper.py")]),
+            f"{a2}_mle.py": V2, f"{a2}_helper.py": HELPER,
             f"{b}.txt": b"Name: John Doe (jdoe)\nDate Submitted: Monday, 2 November 2026\n", f"{b}_mle.py": V1}
 
 
@@ -142,6 +154,58 @@ def test_blackboard_usernames_with_underscores_come_from_the_receipt(tmp_path):
     assert {lms.read_info(out)[s]["id"] for s in ("student", "student~2")} == {".", ".."}
 
 
+def test_canvas_names_lateness_groups_and_renamed_uploads(tmp_path):
+    # Canvas keeps only letters, digits and "_" of the lower-cased sortable name (none may be
+    # left; "_" may stay), names a group's submission after the group with one member's id,
+    # writes LATE in upper case, and puts -N (-UUID after 7) after the base name of a file
+    # whose name the student had used before; a text entry or URL has no attachment id
+    files = {"_103_6001_mle.py": V1,
+             "o_brienpat_LATE_104_6002_mle-2.py": V2,
+             "group1_105_6003_model-1.tar.gz": HELPER,
+             "leeann_106_6004_mle-0f8e2c1a-1b2c-4d3e-8f9a-0123456789ab.py": V1,
+             "leeann_106_text.html": b"<p>x</p>", "kimsu_107_link.html": b"<a>x</a>"}
+    s = lms.read(as_zip(tmp_path, files)).students
+    assert set(s) == {"103", "104", "105", "106", "107"}
+    assert s["103"].name == "" and s["103"].files == {"mle.py": V1} and s["103"].late is False
+    assert s["104"].name == "o_brienpat" and s["104"].late is True and s["104"].files == {"mle.py": V2}
+    assert s["105"].name == "group1" and s["105"].files == {"model.tar.gz": HELPER}
+    assert s["106"].files == {"mle.py": V1} and s["107"].files == {}
+
+
+def test_an_anonymised_canvas_download_is_refused(tmp_path):
+    files = {"anon_aB3x9_5001_mle.py": V1, "LATE_anon_Qr7Zk_5002_mle.py": V1}
+    with pytest.raises(lms.LmsError, match="anonymous grading"):
+        lms.read(as_zip(tmp_path, files))
+
+
+def test_moodle_3_folders_subfolders_blind_marking_and_no_file(tmp_path):
+    # Moodle 3 ends a folder with "_"; a folder keeps the student's subfolders; blind marking
+    # writes "Participant" for the name; online text alone is a submission without a file
+    files = {"Jane Smith_101_assignsubmission_file_/mle.py": V1,
+             "Jane Smith_101_assignsubmission_file_/utils/helper.py": HELPER,
+             "Participant_102_assignsubmission_file_/mle.py": V2,
+             "Ann Lee_103_assignsubmission_onlinetext_/onlinetext.html": b"<p>x</p>"}
+    export = lms.read(as_folder(tmp_path, files))
+    assert export.lms == "moodle"
+    s = export.students
+    assert s["101"].files == {"mle.py": V1, "utils/helper.py": HELPER}
+    assert s["102"].name == "Participant" and s["102"].files == {"mle.py": V2}
+    assert s["103"].files == {}
+
+
+def test_blackboard_files_take_the_receipts_original_names(tmp_path):
+    # the receipt pairs each original name with the name in the archive; a path in it is
+    # never followed, and it renames only its own attempt's files (comments are free text)
+    a, other = "HW1_jsmith_attempt_2026-11-03-09-30-00", "HW1_jdoe_attempt_2026-11-02-12-00-00"
+    receipt = bb_receipt("Jane Smith (jsmith)", [("mle.py", f"{a}_mle_1_.py"), ("../../helper.py", f"{a}_h.py"),
+                                                  ("stolen.py", f"{other}_mle.py")])
+    files = {f"{a}.txt": receipt, f"{a}_mle_1_.py": V2, f"{a}_h.py": HELPER, f"{a}_notes.md": b"x",
+             f"{other}.txt": b"Name: John Doe (jdoe)\n", f"{other}_mle.py": V1}
+    s = lms.read(as_zip(tmp_path, files)).students
+    assert s["jsmith"].files == {"mle.py": V2, "helper.py": HELPER, "notes.md": b"x"}
+    assert s["jdoe"].files == {"mle.py": V1}
+
+
 def test_unsafe_zip_members_are_never_staged(tmp_path):
     path = tmp_path / "evil.zip"
     with zipfile.ZipFile(path, "w") as z:
@@ -197,16 +261,23 @@ def test_grade_import_files(tmp_path):
     out = graded_folder(tmp_path, {"101": 4.0, "102": 1.5})
     roster = lms.read_roster(write_roster(tmp_path, [("101", "Jane Smith", "j@u.edu", "A"),
                                                      ("102", "John Doe", "d@u.edu", "B")]))
+    # Canvas: the student columns its importer requires (Student, ID, ... Section last), the
+    # assignment's column, a "Points Possible" row; rows match on ID, Canvas's user id
     canvas = rows(lms.grade_import("canvas", "mle", out, roster))
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mle"]
     assert canvas[1][0].strip() == "Points Possible" and canvas[1][-1] == "4"
     assert canvas[2] == ["Jane Smith", "101", "", "", "A", "4"]
+    # Moodle: the worksheet's columns, without "Feedback comments" (empty, it would erase
+    # the comments); "Last modified (grade)", which Moodle requires, is the time of writing
     moodle = rows(lms.grade_import("moodle", "mle", out, roster))
-    assert moodle[0][:6] == ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade"]
-    assert moodle[2][:6] == ["Participant 102", "John Doe", "d@u.edu", "Submitted for grading", "1.5", "4"]
-    bb = rows(lms.grade_import("blackboard", "mle", out, roster))
-    assert bb[0] == ["Last Name", "First Name", "Username", "mle [Total Pts: 4 Score]"]
-    assert bb[1] == ["Smith", "Jane", "101", "4"]
+    assert moodle[0] == ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                         "Grade can be changed", "Last modified (submission)", "Last modified (grade)"]
+    assert moodle[2][:7] == ["Participant 102", "John Doe", "d@u.edu", "Submitted for grading", "1.5", "4", "Yes"]
+    written = datetime.fromisoformat(moodle[2][8])
+    assert written.utcoffset() == timedelta(0) and abs(datetime.now(timezone.utc) - written) < timedelta(minutes=5)
+    # Blackboard: a new column (no "|ID" in its header), matched on Username, every value quoted
+    text = lms.grade_import("blackboard", "mle", out, roster)
+    assert text.splitlines()[:2] == ['"Last Name","First Name","Username","mle"', '"Smith","Jane","101","4"']
 
 
 def test_grade_import_needs_results(tmp_path):
