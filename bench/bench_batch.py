@@ -81,8 +81,8 @@ def load() -> str:
 def bench_batch(course: Course, where: Path, copies: int, ray_too: bool) -> None:
     batch = make_batch(where, copies)
     n = sum(1 for _ in batch.iterdir())
-    where = "examples/mle_batch" if copies == 1 else f"{copies} copies of each entry of examples/mle_batch"
-    print(f"\n== batch: {n} submissions ({where})")
+    label = "examples/mle_batch" if copies == 1 else f"{copies} copies of each entry of examples/mle_batch"
+    print(f"\n== batch: {n} submissions ({label})")
     print(f"{'what':50s} {'wall':>10}  {'throughput':>15}  {'per subm':>12}")
     for jobs in (1, 2):
         secs, s, out = grade(course, batch, where, jobs=jobs)
