@@ -120,8 +120,11 @@ def missing_proofs(attack: Attack, rows: list[tuple[str, dict | None]]) -> list[
     for entry, data in rows:
         if data is not None and entry != BYSTANDER and abs(data["score"] - attack.honest) > 1e-9:
             passed = [t["name"] for t in data["tests"] if t["score"] > 0]
+            why = next((t["output"] for t in data["tests"] if t["score"] == 0 and t.get("output")), "")
             missing.append(f"{entry}: scored {data['score']}, not exactly its honest part "
-                           f"({attack.honest}); tests that scored: {passed}")
+                           f"({attack.honest}); tests that scored: {passed}; status "
+                           f"{data.get('status')!r}, error {data.get('error')!r}, first failure: "
+                           f"{why[:400]!r}")
     return missing
 
 
