@@ -37,7 +37,7 @@ from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, TextIO
 
-from autograder import lms, report, submission
+from autograder import i18n, lms, report, submission
 from autograder.course import MARKER, Course
 from autograder.errors import UsageError
 from autograder.results import Status, SubmissionResult, TestResult
@@ -76,6 +76,7 @@ def fingerprint(course: Course, assignment: str, path: Path, opts: GradeOptions)
         h.update(f.relative_to(course.root).as_posix().encode())
         h.update(f.read_bytes())
     h.update(json.dumps(asdict(opts), sort_keys=True).encode())
+    h.update(i18n.current().encode())  # the feedback's language: results in another are redone
     return h.hexdigest()
 
 
@@ -223,6 +224,7 @@ def grade_batch(course: Course, assignment: str, folder: Path, out_dir: Path, op
     lock = threading.Lock()
 
     def finish(sid: str, fp: str, result: SubmissionResult, log: str) -> None:
+        result = i18n.localize(result, course)
         with lock:
             report.write_student(out_dir, result, log)
             report.atomic_write(report.staff_file(out_dir, sid, FINGERPRINT), fp)

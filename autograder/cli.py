@@ -9,11 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from autograder import assign, config, lms, submission
+from autograder import assign, config, i18n, lms, submission
 from autograder.course import Course, CourseError, find_root
 from autograder.errors import GraderError, UsageError
 from autograder.lms import LMSES
-from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, LANGS
 from autograder.results import ExitCode, Status
 
 if TYPE_CHECKING:  # the runner imports torch: only the commands that grade load it
@@ -28,6 +28,12 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"MB of memory per submission (default {DEFAULT_MEMORY_MB})")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default auto)")
     p.add_argument("--sandbox", default=None, help="auto | bwrap | process (default auto)")
+    _lang(p)
+
+
+def _lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", default=None, help=f"language of the feedback: {' | '.join(LANGS)} "
+                   "(default: [tool.gmgrade] lang, else your locale's)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="where you will host the bundle (a zip of it): the notebooks' "
                                  "first cell then gives students the `%%pip install` line")
     p.add_argument("--course", help="course folder")
+    _lang(p)
 
     p = sub.add_parser("export", help="package an assignment for another grading platform")
     p.add_argument("platform", choices=["gradescope", "otter", *LMSES],
@@ -85,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help="canvas, moodle, blackboard: the output folder of `gmgrade grade`")
     p.add_argument("--roster", help="canvas, moodle, blackboard: the roster CSV (names, sections, emails)")
     p.add_argument("--course", help="course folder")
+    _lang(p)
 
     p = sub.add_parser("gradebook", help="one course gradebook CSV from every assignment's results, "
                                          "with the late policy and weights of [tool.gmgrade]")
@@ -103,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mistakes", help="list an assignment's known mistakes, or show one as a diff")
     p.add_argument("assignment")
     p.add_argument("id", nargs="?", help="the mistake to show as a diff of the reference")
+    p.add_argument("--course", help="course folder")
+
+    p = sub.add_parser("translations", help="the message catalogues: rewrite them from the sources "
+                                            "(update), or list what is untranslated (check)")
+    p.add_argument("action", choices=["update", "check"])
     p.add_argument("--course", help="course folder")
 
     p = sub.add_parser("assign", help="generate skeletons and notebooks from the solutions")
@@ -169,7 +182,7 @@ def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     except GraderUnavailable as e:
         print(f"gmgrade: {e}", file=sys.stderr)
         return ExitCode.GRADER_ERROR
-    print(report.check_text(result))
+    print(report.check_text(i18n.localize(result, course)))
     return ExitCode.OK if result.full_marks and result.status.value == "graded" else ExitCode.TESTS_FAILED
 
 
@@ -287,7 +300,7 @@ def cmd_release(args: argparse.Namespace, course: Course) -> int:
 
     names = _names(course, args.assignments)
     out = _output_path(Path(args.out), folder=True)
-    files = release(course, out, names, url=args.url)
+    files = release(course, out, names, url=args.url, lang=i18n.current())
     found = leaks(course, out)
     if found:
         print("gmgrade: error: the bundle contains hidden material:\n  " + "\n  ".join(found[:20]),
@@ -317,13 +330,13 @@ def cmd_export(args: argparse.Namespace, course: Course) -> int:
     if args.platform == "otter":
         from autograder import otter
 
-        out = otter.export_zip(course, args.assignment, Path(args.out))
+        out = otter.export_zip(course, args.assignment, Path(args.out), lang=args.lang)
         print(f"wrote {out}: an otter-grader autograder; try it with `otter run -a {out} "
               f"{args.assignment}.ipynb`, or use it with `otter grade` or on Gradescope")
         return ExitCode.OK
     from autograder.gradescope import export_zip
 
-    out = export_zip(course, args.assignment, Path(args.out))
+    out = export_zip(course, args.assignment, Path(args.out), lang=args.lang)
     print(f"wrote {out}: upload it as the autograder of the Gradescope assignment")
     return ExitCode.OK
 
@@ -360,10 +373,30 @@ def cmd_similarity(args: argparse.Namespace, course: Course) -> int:
     return ExitCode.OK
 
 
+def cmd_translations(args: argparse.Namespace, course: Course) -> int:
+    from autograder import catalogue
+
+    if course.root.resolve() != catalogue.ROOT:
+        raise CourseError(f"the catalogues are those of the course gmgrade was installed from "
+                          f"({catalogue.ROOT}); run this command there")
+    if args.action == "update":
+        for lang in catalogue.LANGS:
+            for path, missing in catalogue.update(lang).items():
+                if missing:
+                    print(f"{path.relative_to(course.root)}: {missing} message(s) to translate")
+    problems = [p for lang in catalogue.LANGS for p in catalogue.problems(lang)]
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problem(s) in the catalogues" if problems else "every message is translated")
+    return ExitCode.TESTS_FAILED if problems else ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         course = Course(find_root(args.course))
+        cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
+        i18n.use(cfg.language())
         if args.command == "assign":
             return int(cmd_assign(args, course))
         if args.command == "release":
@@ -376,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(cmd_gradebook(args, course))
         if args.command == "similarity":
             return int(cmd_similarity(args, course))
-        cfg = config.load({k: getattr(args, k, None) for k in config.OPTIONS}, course.root)
+        if args.command == "translations":
+            return int(cmd_translations(args, course))
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))
     except (UsageError, FileExistsError) as e:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from autograder.errors import UsageError
-from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from autograder.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, LANGS
 
 if TYPE_CHECKING:
     from autograder.options import GradeOptions
@@ -63,6 +63,7 @@ OPTIONS.update({
     "memory": (DEFAULT_MEMORY_MB, _positive_int, "MB of memory per submission"),
     "device": ("auto", _choice("auto", "cpu", "cuda"), "where student code runs"),
     "sandbox": ("auto", _choice("auto", "bwrap", "process"), "sandbox backend"),
+    "lang": ("auto", _choice("auto", *LANGS), "language of the feedback (auto: the locale's)"),
 })
 
 
@@ -73,6 +74,13 @@ class Config:
     memory: int
     device: str
     sandbox: str
+    lang: str = "auto"
+
+    def language(self) -> str:
+        """The feedback's language: ``auto`` is the user's locale's, where translated."""
+        from autograder import i18n
+
+        return i18n.from_locale() if self.lang == "auto" else self.lang
 
     def resolved_device(self) -> str:
         if self.device != "auto":

@@ -40,6 +40,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
+from autograder.i18n import N_
 from autograder.protocol import Helper
 from autograder.testing import describe, expect, expect_tensor, fail, points
 
@@ -159,7 +160,7 @@ def describe_call(fn: str, args: tuple, kwargs: dict, params: dict[str, list[str
     """``("mvn_log_pdf(x, mu, cov)", {"x": …, …})`` for a call of ``fn``, its positional
     arguments named as in ``params`` (the skeleton's :func:`signatures`)."""
     names = params.get(fn, [])
-    named = {(names[i] if i < len(names) else f"argument {i + 1}"): a for i, a in enumerate(args)}
+    named = {(names[i] if i < len(names) else N_(f"argument {i + 1}")): a for i, a in enumerate(args)}
     named.update(kwargs)
     return f"{fn}({', '.join(named)})", named
 
@@ -268,7 +269,7 @@ def _keeps_dtype(f: Function) -> Callable[..., None]:
             fail(f"{call}{_on_input(inputs)}\n  returned {describe(got)}, with no floating-point tensor; "
                  "the docstring says what it returns")
         for part, t in found:
-            expect_tensor(t, call=call + (f", output {part}" if part else ""), inputs=inputs, dtype=dtype,
+            expect_tensor(t, call=call + (N_(f", output {part}") if part else ""), inputs=inputs, dtype=dtype,
                           finite=False)
         _answer_is_right(request, f, inputs, got, dtype)
 
@@ -306,7 +307,7 @@ def _gradients(f: Function) -> Callable[..., None]:
                "whole computation in torch: no .item(), float(), .numpy(), .detach() or "
                "torch.no_grad() between these inputs and the result.")
         for a, g in zip(f.differentiable_in, grads):
-            expect_tensor(g, call=f"the gradient of {out} with respect to {a}", inputs=inputs)
+            expect_tensor(g, call=N_(f"the gradient of {out} with respect to {a}"), inputs=inputs)
         _answer_is_right(request, f, inputs, got)
 
     test.__doc__ = f"{f.name}: gradients reach {', '.join(f.differentiable_in)}"

@@ -120,8 +120,15 @@ class Course:
         files = [self.skeleton(name), *self.public_tests(name)]
         sol = self.solution(name)
         files += ([sol] if sol else []) + self.hidden_tests(name)
+        files += self.catalogues(name)
         files.append(self.root / "pyproject.toml")
         return [f for f in files if f.is_file()]
+
+    def catalogues(self, name: str) -> list[Path]:
+        """The translations of ``name``'s messages (``autograder/catalogue.py``): the public
+        ones, beside its tests, and the hidden tests' ones."""
+        return sorted([*(self.root / MARKER / name / "locale").glob(f"*/LC_MESSAGES/{name}.po"),
+                       *(self.root / "solutions" / "locale").glob(f"*/LC_MESSAGES/{name}.po")])
 
     def mistakes_file(self, name: str) -> Path:
         return self.root / "solutions" / "mistakes" / f"{name}.toml"

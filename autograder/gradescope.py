@@ -16,7 +16,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from autograder import config, sandbox
+from autograder import config, i18n, sandbox
 from autograder.course import Course
 from autograder.errors import UsageError
 from autograder.report import atomic_write
@@ -40,7 +40,7 @@ ROOT="${{GMGRADE_GRADESCOPE_ROOT:-/autograder}}"
 PY="${{GMGRADE_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
-exec "$PY" -m autograder.gradescope {name} "$ROOT/submission" "$ROOT/results/results.json"
+{lang}exec "$PY" -m autograder.gradescope {name} "$ROOT/submission" "$ROOT/results/results.json"
 """
 
 
@@ -50,7 +50,9 @@ def _add_tree(z: zipfile.ZipFile, src: Path, arc: str) -> None:
             z.write(p, f"{arc}/{p.relative_to(src).as_posix()}")
 
 
-def export_zip(course: Course, name: str, out: Path) -> Path:
+def export_zip(course: Course, name: str, out: Path, lang: str | None = None) -> Path:
+    """The autograder zip of ``name``; ``lang``: the feedback's language, where it is to
+    override the course's ``[tool.gmgrade] lang``."""
     import autograder
     import torch
 
@@ -62,7 +64,8 @@ def export_zip(course: Course, name: str, out: Path) -> Path:
     torch_version = torch.__version__.split("+")[0]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for fname, text in (("setup.sh", SETUP_SH.format(torch=torch_version)),
-                            ("run_autograder", RUN_AUTOGRADER.format(name=name))):
+                            ("run_autograder", RUN_AUTOGRADER.format(
+                                name=name, lang=f"export GMGRADE_LANG={lang}\n" if lang else ""))):
             info = zipfile.ZipInfo(fname)
             info.external_attr = 0o100755 << 16
             z.writestr(info, text)
@@ -82,19 +85,20 @@ def main(argv: list[str]) -> int:
         course = Course(Path.cwd())
         # the course's [tool.gmgrade] (its pyproject.toml is in the zip) and GMGRADE_* variables
         cfg = config.load({}, course.root)
+        i18n.use(cfg.language())
         early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device)
         opts = cfg.grade_options(include_hidden=True)
         from autograder.runner import grade_path
 
         result, log = grade_path(course, name, Path(submission_dir), "submission", opts,
                                  early=early)
-        data = result.to_dict()
+        data = i18n.localize(result, course).to_dict()
     except Exception:  # Gradescope must always get a results file
         if early is not None:
             early.kill()  # unused when grading never reached the submission
         # the error can quote the hidden tests (a collection error does): staff only, below
-        data = {"score": 0, "output": "The autograder failed on your submission; your instructor "
-                                      "can see the details.",
+        data = {"score": 0, "output": i18n.t("The autograder failed on your submission; your "
+                                             "instructor can see the details."),
                 "stdout_visibility": "hidden", "tests": []}
         atomic_write(out, json.dumps(data, indent=2, ensure_ascii=False))
         raise  # the traceback goes to stderr: the Autograder Output, for instructors only

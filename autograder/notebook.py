@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from autograder import config, report
+from autograder import config, i18n, report
 from autograder.course import Course, CourseError, find_root
 from autograder.results import SubmissionResult
 from autograder.submission import Submission, strip_magics
@@ -56,7 +56,7 @@ def check(assignment: str, *functions: str, course: str | None = None,
     unknown = set(options) - (set(config.OPTIONS) - {"jobs"})
     if unknown:
         raise TypeError(f"check() got an unexpected option {sorted(unknown)[0]!r}; it takes "
-                        "timeout, memory, device, sandbox and course")
+                        "timeout, memory, device, sandbox, lang and course")
     wrong = names_problem(assignment, functions)
     if wrong:
         return CheckReport(assignment if isinstance(assignment, str) else "check()", None, {}, wrong)
@@ -65,6 +65,7 @@ def check(assignment: str, *functions: str, course: str | None = None,
         the_course.check_assignment(assignment)
         the_course.check_functions(assignment, functions)
         cfg = config.load({k: options.get(k) for k in config.OPTIONS}, the_course.root)
+        i18n.use(cfg.language())
     except (CourseError, config.ConfigError) as e:
         return CheckReport(assignment, None, {}, str(e).replace("--course DIR", "course=DIR"))
     raw = shell.history_manager.input_hist_raw
@@ -84,7 +85,8 @@ def check(assignment: str, *functions: str, course: str | None = None,
             result, _ = grade_cells(the_course, assignment, sub, check_options(cfg, functions))
         except GraderUnavailable as e:
             return CheckReport(assignment, None, defined, str(e))
-    return CheckReport(assignment, _with_cell_numbers(result, [n for n, _ in cells]), defined)
+    return CheckReport(assignment, i18n.localize(_with_cell_numbers(result, [n for n, _ in cells]), the_course),
+                       defined)
 
 
 def names_problem(assignment: object, functions: tuple[object, ...]) -> str | None:
@@ -110,7 +112,7 @@ def _shown(value: object) -> str:
     """A value as a student would recognise it in a message (functions by their name)."""
     name = getattr(value, "__name__", None)
     kind = type(value).__name__
-    return f"the {kind} {name}" if isinstance(name, str) else f"{repr(value)[:60]} (of type {kind})"
+    return i18n.N_(f"the {kind} {name}") if isinstance(name, str) else f"{repr(value)[:60]} (of type {kind})"
 
 
 # --------------------------------------------------------------------------- the history
@@ -246,7 +248,7 @@ class CheckReport:
     def _cells_line(self) -> str:
         parts = [f"{f} In [{n}]" if n is not None else f"{f} (not defined in any cell you ran)"
                  for f, n in self.defined.items()]
-        return "Graded the definitions from the cells you ran: " + ", ".join(parts)
+        return i18n.t("Graded the definitions from the cells you ran: {cells}").format(cells=", ".join(parts))
 
     def __repr__(self) -> str:
         if self.result is None:
@@ -257,27 +259,28 @@ class CheckReport:
         e = html.escape
         if self.result is None:
             return (f'<div style="border-left:4px solid #b3261e;padding:.4em .8em">'
-                    f"<b>{e(self.assignment)}: the check could not run</b><pre "
+                    f"<b>{e(i18n.t(f'{self.assignment}: the check could not run'))}</b><pre "
                     f'style="white-space:pre-wrap">{e(self.problem or "")}</pre></div>')
         r = self.result
         passed = sum(t.passed for t in r.tests)
         cells = "".join(
             f"<tr><td><code>{e(f)}</code></td><td>"
-            + (f"In [{n}]" if n is not None else "<i>not defined in any cell you ran</i>")
+            + (f"In [{n}]" if n is not None else f"<i>{e(i18n.t('not defined in any cell you ran'))}</i>")
             + "</td></tr>" for f, n in self.defined.items())
         rows = "".join(
             f'<tr><td style="color:{"#197a2e" if t.passed else "#b3261e"};font-weight:bold">'
-            f'{"✓ pass" if t.passed else "✗ fail"}</td><td>{e(t.name)}</td>'
+            f'{e(i18n.t("✓ pass") if t.passed else i18n.t("✗ fail"))}</td><td>{e(t.name)}</td>'
             f"<td>{t.score:g}/{t.max_score:g}</td><td>"
             + ("" if t.passed else f'<pre style="white-space:pre-wrap;margin:0">{e(t.output)}</pre>')
             + "</td></tr>" for t in r.tests if not t.hidden)
         extra = "".join(f"<li>{e(n)}</li>" for n in r.notes)
         err = f'<p style="color:#b3261e"><b>{e(r.error)}</b></p>' if r.error else ""
-        return (f"<div><b>{e(r.assignment)}: {passed}/{len(r.tests)} public tests passed</b> "
-                f"({r.score:g} / {r.max_score:g} points). Hidden tests are "
-                f"run when your instructor grades the assignment.{err}"
+        head = i18n.t(f"{r.assignment}: {passed}/{len(r.tests)} public tests passed")
+        tail = i18n.t(f"({r.score:g} / {r.max_score:g} points). Hidden tests are run when your instructor "
+                      "grades the assignment.")
+        th = "".join(f"<th>{e(i18n.t(x))}</th>" for x in ("graded function", "defined in"))
+        th2 = "".join(f"<th>{e(i18n.t(x)) if x else ''}</th>" for x in ("", "test", "points", "feedback"))
+        return (f"<div><b>{e(head)}</b> {e(tail)}{err}"
                 + (f"<ul>{extra}</ul>" if extra else "")
-                + '<table style="text-align:left"><tr><th>graded function</th><th>defined in</th>'
-                f"</tr>{cells}</table>"
-                + '<table style="text-align:left"><tr><th></th><th>test</th><th>points</th>'
-                f"<th>feedback</th></tr>{rows}</table></div>")
+                + f'<table style="text-align:left"><tr>{th}</tr>{cells}</table>'
+                + f'<table style="text-align:left"><tr>{th2}</tr>{rows}</table></div>')

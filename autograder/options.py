@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 DEFAULT_TIMEOUT = 10.0  # seconds per test unless --timeout says otherwise
 DEFAULT_MEMORY_MB = 4096  # per submission unless --memory says otherwise
+LANGS = ("en", "ja")  # the languages of the feedback (autograder/i18n.py); English first
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,10 @@ def _course_members(course: Course, name: str) -> list[tuple[Path, str]]:
     return out + [(f, f.relative_to(course.root).as_posix()) for f in course.grading_files(name)]
 
 
-def export_zip(course: Course, name: str, out: Path, *, options: dict | None = None) -> Path:
-    """Write the otter autograder zip for ``name``; ``options`` are GradeOptions fields."""
+def export_zip(course: Course, name: str, out: Path, *, options: dict | None = None,
+               lang: str | None = None) -> Path:
+    """Write the otter autograder zip for ``name``; ``options`` are GradeOptions fields;
+    ``lang``: the feedback's language, where it is to override the course's."""
     _require_otter()
     import otter.generate
     import torch
@@ -164,7 +166,8 @@ def export_zip(course: Course, name: str, out: Path, *, options: dict | None = N
     out.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "lang": "python",
-        "plugins": [{PLUGIN: {"assignment": name, "course": COURSE_DIR, "options": options or {}}}],
+        "plugins": [{PLUGIN: {"assignment": name, "course": COURSE_DIR, "options": options or {},
+                              **({"feedback_lang": lang} if lang else {})}}],
         "show_stdout": False,  # the output holds gmgrade's staff log: instructors only
         "show_hidden": True,  # hidden tests' results shown once grades are published, as gmgrade does
     }
@@ -244,6 +247,7 @@ class GmgradePlugin(AbstractOtterPlugin):
         self.assignment = cfg.get("assignment")
         self.course = cfg.get("course", COURSE_DIR)
         self.options = cfg.get("options", {})
+        self.lang = cfg.get("feedback_lang")
         self.result: SubmissionResult | None = None
 
     def during_generate(self, otter_config: Any, assignment: Any) -> None:
@@ -261,7 +265,10 @@ class GmgradePlugin(AbstractOtterPlugin):
             return submission
         root = self._course_root()
         result, log = grade_file(root, self.assignment, Path(self.submission_path), self.options)
-        self.result = result
+        from autograder import config, i18n
+
+        i18n.use(self.lang or config.load({}, root).language())
+        result = self.result = i18n.localize(result, Course(root))
         results_dir = Path.cwd().parent / "results"
         target_dir = results_dir if results_dir.is_dir() else Path(tempfile.mkdtemp(prefix="gmgrade-otter-"))
         target = target_dir / "gmgrade-result.json"

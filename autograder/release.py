@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder import assign
+from autograder import assign, i18n
 from autograder.course import MARKER, Course
 from autograder.errors import UsageError
 
@@ -25,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-STUDENT_README = """# {title}
+STUDENT_README = i18n.N_("""# {title}
 
 Your assignments live in `assignments/NAME/`: the notebook `NAME.ipynb` (or the plain
 file `NAME.py`) to fill in, and public tests in `tests/`.
@@ -60,7 +60,7 @@ Linux and Windows), on Linux, macOS and Windows; install `bubblewrap` (Linux) to
 sandboxed as the grader does.
 
 Assignments: {names}
-"""
+""")
 
 STUDENT_PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -102,9 +102,10 @@ bundle so that `check` finds it where the bundle was installed with pip (Colab).
 
 
 def release(course: Course, out: Path, names: list[str] | None = None,
-            url: str | None = None) -> list[Path]:
+            url: str | None = None, lang: str = "en") -> list[Path]:
     """Write the student bundle into ``out`` (which must not exist or be empty); ``url``:
-    where the bundle will be hosted, for the ``%pip install`` line of each notebook."""
+    where the bundle will be hosted, for the ``%pip install`` line of each notebook; ``lang``:
+    the language of its notebooks, README and (``[tool.gmgrade] lang``) feedback."""
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new folder for the bundle")
     names = names or course.assignments()
@@ -125,6 +126,12 @@ def release(course: Course, out: Path, names: list[str] | None = None,
         for extra in sorted(src.iterdir()):  # data files an assignment ships, if any
             if extra.is_file() and extra.name not in {f"{name}.py", f"{name}.ipynb"}:
                 shutil.copy2(extra, dst / extra.name)
+        if (src / "locale").is_dir():  # the public tests' and the notebook's translations
+            shutil.copytree(src / "locale", dst / "locale")
+        if lang != "en":  # the notebook's text in lang, its code (what is graded) unchanged
+            nb = dst / f"{name}.ipynb"
+            tr = i18n.translator(lang, course.root, name, hidden=False)
+            nb.write_text(i18n.notebook(nb.read_text(encoding="utf-8"), tr), encoding="utf-8")
     if url:
         for name in names:
             nb = out / MARKER / name / f"{name}.ipynb"
@@ -135,10 +142,13 @@ def release(course: Course, out: Path, names: list[str] | None = None,
     import autograder
 
     _copy_package(Path(autograder.__file__).parent, out / "autograder")
-    (out / "README.md").write_text(STUDENT_README.format(
-        title="Generative models — assignments", names=", ".join(names)))
+    readme = i18n.translator(lang).translate(STUDENT_README)
+    (out / "README.md").write_text(readme.format(
+        title=i18n.translator(lang).translate("Generative models — assignments"), names=", ".join(names)),
+        encoding="utf-8")
     (out / "pyproject.toml").write_text(STUDENT_PYPROJECT.format(
-        version=_version(course), deps=_dependencies(course)))
+        version=_version(course), deps=_dependencies(course))
+        + ("" if lang == "en" else f'\n[tool.gmgrade]\nlang = "{lang}"\n'))
     (out / "gmgrade-course.txt").write_text("This folder is a gmgrade student bundle.\n")
     return sorted(p for p in out.rglob("*") if p.is_file())
 

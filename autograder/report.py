@@ -17,6 +17,7 @@ import os
 import statistics
 from pathlib import Path
 
+from autograder import i18n
 from autograder.results import SubmissionResult
 
 STAFF_DIR = "staff"  # DIR/staff/: for the instructor only, never handed to a student
@@ -37,16 +38,16 @@ def _fmt(x: float) -> str:
 
 
 def feedback_text(result: SubmissionResult, *, show_hidden: bool = True) -> str:
-    lines = [f"{result.assignment}: {_fmt(result.score)} / {_fmt(result.max_score)} points"]
+    lines = [i18n.t(f"{result.assignment}: {_fmt(result.score)} / {_fmt(result.max_score)} points")]
     if result.error:
         lines.append(f"! {result.error}")
     for n in result.notes:
-        lines.append(f"note: {n}")
+        lines.append(i18n.t(f"note: {n}"))
     for t in result.tests:
         if t.hidden and not show_hidden:
             continue
-        mark = "PASS" if t.passed else "FAIL"
-        lines.append(f"[{mark}] {t.name} ({_fmt(t.score)}/{_fmt(t.max_score)})")
+        score = f"{_fmt(t.score)}/{_fmt(t.max_score)}"
+        lines.append(i18n.t(f"[PASS] {t.name} ({score})") if t.passed else i18n.t(f"[FAIL] {t.name} ({score})"))
         if not t.passed:
             lines.extend("    " + x for x in t.output.splitlines())
     return "\n".join(lines)
@@ -55,8 +56,9 @@ def feedback_text(result: SubmissionResult, *, show_hidden: bool = True) -> str:
 def check_text(result: SubmissionResult) -> str:
     """What ``check`` shows: the public tests with feedback, and how many passed."""
     passed = sum(t.passed for t in result.tests)
-    return (feedback_text(result, show_hidden=False) + f"\n\n{passed}/{len(result.tests)} public tests "
-            "passed. Hidden tests are run when your instructor grades the assignment.")
+    return (feedback_text(result, show_hidden=False) + "\n\n" + i18n.t(
+        f"{passed}/{len(result.tests)} public tests passed. Hidden tests are run when your instructor "
+        "grades the assignment."))
 
 
 def feedback_html(result: SubmissionResult) -> str:
@@ -65,17 +67,18 @@ def feedback_html(result: SubmissionResult) -> str:
     for t in result.tests:
         cls = "pass" if t.passed else "fail"
         detail = "" if t.passed else f"<pre>{e(t.output)}</pre>"
-        tag = ' <span class="tag">hidden test</span>' if t.hidden else ""
+        tag = f' <span class="tag">{e(i18n.t("hidden test"))}</span>' if t.hidden else ""
         rows.append(f'<details class="{cls}"{"" if t.passed else " open"}><summary>'
                     f'<b>{"✓" if t.passed else "✗"}</b> {e(t.name)}{tag} '
                     f'<span class="pts">{_fmt(t.score)} / {_fmt(t.max_score)}</span></summary>'
                     f"{detail}</details>")
     notes = "".join(f"<li>{e(n)}</li>" for n in result.notes)
     err = f'<p class="err">{e(result.error)}</p>' if result.error else ""
+    heading = e(i18n.t(f"{result.assignment} — feedback for {result.student}"))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{i18n.current()}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(result.assignment)} — feedback for {e(result.student)}</title>
+<title>{heading}</title>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem;color:#222}}
 h1{{font-size:1.4rem}} .score{{font-size:1.2rem}}
@@ -85,8 +88,8 @@ details.pass summary b{{color:#197a2e}} details.fail summary b{{color:#b3261e}}
 pre{{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px;font-size:.9em}}
 .err{{color:#b3261e;font-weight:600}}
 </style></head><body>
-<h1>{e(result.assignment)} — feedback for {e(result.student)}</h1>
-<p class="score">Score: <b>{_fmt(result.score)} / {_fmt(result.max_score)}</b></p>
+<h1>{heading}</h1>
+<p class="score">{e(i18n.t("Score:"))} <b>{_fmt(result.score)} / {_fmt(result.max_score)}</b></p>
 {err}{f"<ul>{notes}</ul>" if notes else ""}
 {"".join(rows)}
 </body></html>
@@ -179,23 +182,23 @@ def students_text(results: list[SubmissionResult], limit: int = 40) -> str:
         why = f"  ({r.error[:70]})" if r.error else ""
         lines.append(f"{r.student:<24} {_fmt(r.score):>4}/{_fmt(r.max_score):<4}  {r.status.value}{why}")
     if len(rows) > limit:
-        lines.append(f"… and {len(rows) - limit} more in grades.csv")
+        lines.append(i18n.t(f"… and {len(rows) - limit} more in grades.csv"))
     return "\n".join(lines)
 
 
 def summary_text(s: dict) -> str:
     if not s["students"]:
-        return "No submissions were graded."
+        return i18n.t("No submissions were graded.")
     sc = s["score"]
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
     lines = [
-        f"{s['assignment']}: {s['students']} submission(s) graded — "
-        + ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items())),
-        f"score out of {_fmt(s['max_score'])}: mean {sc['mean']:.2f}, median {_fmt(sc['median'])}, "
-        f"min {_fmt(sc['min'])}, max {_fmt(sc['max'])}; full marks: {sc['full_marks']}",
+        i18n.t(f"{s['assignment']}: {s['students']} submission(s) graded — {statuses}"),
+        i18n.t(f"score out of {_fmt(s['max_score'])}: mean {sc['mean']:.2f}, median {_fmt(sc['median'])}, "
+               f"min {_fmt(sc['min'])}, max {_fmt(sc['max'])}; full marks: {sc['full_marks']}"),
         "",
-        f"{'pass rate':>9}  {'points':>6}  test",
+        f"{i18n.t('pass rate'):>9}  {i18n.t('points'):>6}  {i18n.t('test')}",
     ]
     for tid, t in sorted(s["tests"].items(), key=lambda kv: kv[1]["pass_rate"]):
-        tag = " (hidden)" if t["hidden"] else ""
-        lines.append(f"{100 * t['pass_rate']:8.0f}%  {_fmt(t['max_score']):>6}  {t['name']}{tag}")
+        name = i18n.t(f"{t['name']} (hidden)") if t["hidden"] else t["name"]
+        lines.append(f"{100 * t['pass_rate']:8.0f}%  {_fmt(t['max_score']):>6}  {name}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from typing import Any
 
 from autograder import compat, protocol, sandbox, zygote
 from autograder.errors import GraderError, StudentFacing
+from autograder.i18n import N_
 
 
 class StudentFailure(StudentFacing, AssertionError):
@@ -35,7 +36,7 @@ class StudentMissing(StudentAbort):
 
 class StudentError(StudentFailure):
     def __init__(self, fn: str, exc_type: str, message: str, tb: str) -> None:
-        text = f"{fn}() raised {exc_type}: {message}"
+        text = N_(f"{fn}() raised {exc_type}: {message}")
         if tb.strip():
             text += "\n" + tb.rstrip()
         super().__init__(text)

@@ -29,6 +29,7 @@ import pytest
 import torch
 
 from autograder.errors import StudentFacing
+from autograder.i18n import N_
 from autograder.protocol import Helper, Unsupported
 
 __all__ = [
@@ -80,7 +81,7 @@ def describe(value: Any, limit: int = 12) -> str:
             return f"tensor([{items}{more}], {meta})"
         return f"tensor({meta}; first values [{items}{more}])"
     if isinstance(value, Helper):
-        return f"a grader-provided {value.name}"
+        return N_(f"a grader-provided {value.name}")
     if isinstance(value, Unsupported):
         return f"a {value.type_name} ({value.summary})"
     if isinstance(value, tuple):
@@ -225,7 +226,7 @@ def hint_for(got: Any, mistakes: Mapping[str, Any] | None, rtol: float, atol: fl
     if not matched:
         return ""
     if len(matched) == 1:
-        return f"\n  Hint: {matched[0]}"
+        return N_(f"\n  Hint: {matched[0]}")
     return "\n  Hint — on this input your value matches more than one known mistake:" + "".join(
         f"\n    - {m}" for m in matched)
 
@@ -304,7 +305,7 @@ def expect_close(got: Any, expected: Any, *, call: str | None = None, inputs: Ma
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         expected = torch.tensor(float(expected), dtype=torch.float64)
         dtype = None if dtype == "same" else dtype
-    where = _where(call, inputs) + (f"\n  (output {part})" if part else "")
+    where = _where(call, inputs) + (N_(f"\n  (output {part})") if part else "")
     want_dtype = expected.dtype if dtype == "same" else dtype
     try:
         got = expect_tensor(got, call=call, inputs=inputs, shape=tuple(expected.shape),

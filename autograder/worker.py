@@ -29,6 +29,8 @@ import time
 import traceback
 import types
 
+from autograder.i18n import N_  # marks messages for the catalogues; translated by the grader
+
 try:
     import resource
 except ImportError:  # Windows: only the per-test fork (POSIX) uses it, never run there
@@ -82,7 +84,7 @@ def load(msg: dict) -> dict:
 
     cells = msg["cells"]
     for i, src in enumerate(cells):
-        label = f"cell {i + 1}" if len(cells) > 1 else "your file"
+        label = N_(f"cell {i + 1}") if len(cells) > 1 else "your file"
         cell_name = filename if len(cells) == 1 else f"{filename}#cell{i + 1}"
         # so that tracebacks can show the student's source lines
         linecache.cache[cell_name] = (len(src), None, src.splitlines(True), cell_name)
@@ -103,7 +105,7 @@ def load(msg: dict) -> dict:
         except SystemExit as e:
             notes.append(f"{label} called exit({e.code!r}); the rest of it was skipped")
         except BaseException as e:  # noqa: BLE001 - anything the student raises
-            text = f"{label} raised {type(e).__name__}: {_exc_message(e)}"
+            text = N_(f"{label} raised {type(e).__name__}: {_exc_message(e)}")
             if len(cells) == 1:
                 text = "importing your file raised " + f"{type(e).__name__}: {_exc_message(e)}"
             notes.append(text)

@@ -1,6 +1,11 @@
+import os
 from pathlib import Path
 
 import pytest
+
+# The feedback's language follows the locale where nothing else chooses it: the tests read
+# English unless they ask for another (--lang beats this).
+os.environ["GMGRADE_LANG"] = "en"
 
 from autograder.course import Course
 

@@ -169,8 +169,8 @@ def amnesia_kept(key: str, rng: bool = True) -> nn.Module:
     model, values, grads, rng_state = _KEPT.pop(key)
     found = _changes(model, values, grads, rng_state if rng else None)
     if found:
-        raise ModelChanged("the model you were given came back changed: "
-                           + "; ".join(found) + ".")
+        changes = "; ".join(found)
+        raise ModelChanged(f"the model you were given came back changed: {changes}.")
     return model
 
 

@@ -36,8 +36,6 @@ FISHER_ADVICE = ("Leave the model as it was: compute gradients with torch.autogr
                  "torch.func), which touch neither the parameters nor their .grad; call neither "
                  "backward(), zero_grad() nor an optimizer, and draw no random numbers.")
 LOSS_ADVICE = "Return the loss without calling backward(): the caller does that, then steps the optimizer."
-NOGRAD = ("no gradient reached `{}`: the result must be differentiable; don't use .detach(), "
-          ".item(), float(), torch.no_grad() or NumPy on the way.")
 
 
 def _params(rng, n_classes=3, dim=2):
@@ -365,7 +363,8 @@ def test_selective_amnesia_loss_gradients(student, rng):
                             wrt=(4, 6))
     for g, name in zip(grads, ("x_forget", "x_replay")):
         if g is None:
-            fail(f"{call}: " + NOGRAD.format(name))
+            fail(f"{call}: no gradient reached `{name}`: the result must be differentiable; don't use "
+                 ".detach(), .item(), float(), torch.no_grad() or NumPy on the way.")
     # ∂(−ln p)/∂x = (x − μ_c)/σ_c², averaged over each batch
     want_f = (x_f - means[c_f] - shift) * torch.exp(-2 * log_std[c_f]) / len(x_f)
     want_r = (x_r - means[c_r] - shift) * torch.exp(-2 * log_std[c_r]) / len(x_r)

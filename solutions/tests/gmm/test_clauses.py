@@ -50,12 +50,12 @@ def test_fit_gmm_defaults(student, reference, seed, sep, stop):
         fail(f"{call}\n  returned {type(got).__name__}; expected (weights, means, covs, history)")
     hist = expect_tensor(got[3], call=call + " history", inputs=inputs, dtype=F64)
     if hist.dim() != 1 or hist.shape[0] != n + 1:
+        why = ("EM stops when an iteration improves the mean log-likelihood by less than the "
+               "default tol=1e-6" if stop == "tol" else
+               "EM is still improving here, so it runs the default n_iter=100 iterations")
         fail(f"{call}\n  ran {hist.shape[0] - 1 if hist.dim() == 1 else '?'} iterations "
-             f"(history of shape {tuple(hist.shape)}); expected {n}: "
-             + ("EM stops when an iteration improves the mean log-likelihood by less than the "
-                "default tol=1e-6" if stop == "tol" else
-                "EM is still improving here, so it runs the default n_iter=100 iterations")
-             + ". Check the defaults in your signature: n_iter=100, tol=1e-6, reg_covar=1e-6.")
+             f"(history of shape {tuple(hist.shape)}); expected {n}: {why}. Check the defaults in "
+             "your signature: n_iter=100, tol=1e-6, reg_covar=1e-6.")
     no_reg = reference.fit_gmm(*args, reg_covar=0.0)
     hint = "reg_covar defaults to 1e-6 in fit_gmm too (and must reach every M-step)"
     expect_close(hist, want[3], call=call + " history", inputs=inputs, **TOL,

@@ -59,9 +59,9 @@ def test_em_recovers_well_separated_mixture(student):
     if float(weight_err.max()) > 0.01:
         problems.append(f"weights off by up to {float(weight_err.max()):.3g} (allowed 0.01)")
     if problems:
+        found = "; ".join(problems)
         fail(f"{call}\n  on 900 points from 3 well-separated Gaussians in 3-D, starting from "
-             f"means 2 units off: EM did not recover the mixture: " + "; ".join(problems)
-             + f".\n  cluster fractions {[round(v, 3) for v in true_w.tolist()]}, fitted weights "
+             f"means 2 units off: EM did not recover the mixture: {found}.\n  cluster fractions {[round(v, 3) for v in true_w.tolist()]}, fitted weights "
              f"{[round(v, 3) for v in w.tolist()]};\n  cluster means "
              f"{[[round(v, 2) for v in r] for r in true_m.tolist()]}, fitted "
              f"{[[round(v, 2) for v in r] for r in m.tolist()]}.")

@@ -153,7 +153,7 @@ def test_gaussian_mle_single_and_float32(student):
     x = torch.tensor([3.5], dtype=torch.float32)
     got = student.gaussian_mle(x)
     expect_close(got, (torch.tensor(3.5), torch.tensor(0.0)), call="gaussian_mle(x)", inputs={"x": x},
-                 mistakes={UNBIASED + " (with N = 1 the N−1 formula divides by zero)":
+                 mistakes={f"{UNBIASED} (with N = 1 the N−1 formula divides by zero)":
                            (torch.tensor(3.5), torch.tensor(math.nan))})
     x = torch.randn(20, dtype=torch.float32) * 3 + 1
     expect_close(student.gaussian_mle(x), (x.mean(), x.var(unbiased=False)), call="gaussian_mle(x)",
