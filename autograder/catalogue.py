@@ -39,7 +39,8 @@ LANGS = _ALL[1:]  # the languages translated from English
 ENGINE_DOMAIN = "gmgrade"
 # the engine's modules whose strings can reach a student (feedback, check, notebook, report)
 ENGINE_MODULES = ("testing", "contracts", "student", "protocol", "compat", "notebook", "report",
-                  "plugin", "submission", "worker", "runner", "errors")
+                  "plugin", "submission", "worker", "runner", "errors", "cli", "course", "config",
+                  "sandbox", "batch")
 _PROSE = re.compile(r"[A-Za-z]{2,}\W+[A-Za-z]{2,}")  # two words: a message, not a name or code
 _SKIP_KWARGS = {"call", "inputs"}  # code the student wrote or a call's arguments: never translated
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

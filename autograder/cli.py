@@ -180,7 +180,7 @@ def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
         result, _ = grade_cells(course, args.assignment, work,
                                 check_options(cfg, tuple(args.only)), early=early)
     except GraderUnavailable as e:
-        print(f"gmgrade: {e}", file=sys.stderr)
+        print(f"gmgrade: {i18n.t(str(e))}", file=sys.stderr)
         return ExitCode.GRADER_ERROR
     print(report.check_text(i18n.localize(result, course)))
     return ExitCode.OK if result.full_marks and result.status.value == "graded" else ExitCode.TESTS_FAILED
@@ -414,10 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         handler = {"check": cmd_check, "grade": cmd_grade, "verify": cmd_verify}[args.command]
         return int(handler(args, course, cfg))
     except (UsageError, FileExistsError) as e:
-        print(f"gmgrade: error: {e}", file=sys.stderr)
+        print(i18n.t(f"gmgrade: error: {e}"), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     except GraderError as e:
-        print(f"gmgrade: the grader failed: {e}", file=sys.stderr)
+        print(i18n.t(f"gmgrade: the grader failed: {e}"), file=sys.stderr)
         return int(e.exit_code)
     except KeyboardInterrupt:
         print("\ngmgrade: interrupted; run the same command again to finish the rest",

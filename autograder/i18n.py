@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PARAM = re.compile(r"^(?P<title>.*\S) (?P<param>\[[^\[\]]*\])$")  # "title [float32]"
 _COMMENT = re.compile(r"^(\s*#\s?)(.*)$", re.M)  # a code cell's comment line: "# " and its text
+_GLUED_AFTER = re.compile(r"^(?:\.\w|\(|\w)")  # "{fn}()", "{name}.py", "{x}th"
+_GLUED_BEFORE = re.compile(r"\w\.?$")  # "torch.{name}", "x{i}"
+_INNER_SPACE = re.compile(r"^\S.*\s")  # a phrase, not a word (a value may start with a space:
+# " You reduced …" glued after "expected (3,)." is the next sentence)
 _HEAD = re.compile(r"^([-•*] |[A-Za-z_][\w.\[\]]* = )(.+)$")
 _DEPTH = 3  # placeholders inside placeholders: how deep a line is looked up
 _current = "en"
@@ -66,30 +70,55 @@ def _unescape(s: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class _Line:
-    pattern: re.Pattern[str]
-    probe: str  # its longest literal part: a line without it cannot match
+    pieces: tuple[str, ...]  # the literal text around its placeholders (one more than names)
+    names: tuple[str, ...]  # its placeholders, in order
+    probe: str  # its longest literal piece: a line without it cannot match
     target: str  # the translated line, a brace template
+    words: tuple[bool, ...]  # per placeholder: glued to a name ({fn}(), {name}.py), so one word
+
+    def match(self, text: str) -> dict[str, str] | None:
+        """What each placeholder stands for in ``text``, or None. Each literal piece is the
+        first found after the previous one (no backtracking: linear in the text, whatever a
+        student's values hold), the last piece ends the text."""
+        first, last = self.pieces[0], self.pieces[-1]
+        if not text.startswith(first) or not text.endswith(last) or len(text) < len(first) + len(last):
+            return None
+        pos, end = len(first), len(text) - len(last)
+        values: dict[str, str] = {}
+        for i, name in enumerate(self.names):
+            if i == len(self.names) - 1:
+                value = text[pos:end]
+            else:
+                j = text.find(self.pieces[i + 1], pos, end)
+                if j < 0:
+                    return None
+                value, pos = text[pos:j], j + len(self.pieces[i + 1])
+            if values.setdefault(name, value) != value or (self.words[i] and _INNER_SPACE.search(value)):
+                return None
+        return values
 
 
 def _compile(src: str, dst: str) -> _Line | None:
-    """A template line as a pattern; None when it has nothing but placeholders (it would
-    match any text: a composition of messages, which are looked up on their own)."""
-    parts, literals, seen = [], [], set()
+    """A template line; None when it has nothing but placeholders (it would match any text:
+    a composition of messages, which are looked up on their own)."""
+    pieces, names, literal = [], [], ""
     pos = 0
     for m in _FIELD.finditer(src):
-        literal = src[pos:m.start()] + ("{" if m[0] == "{{" else "}" if m[0] == "}}" else "")
-        literals.append(literal)
-        parts.append(re.escape(literal))
+        literal += src[pos:m.start()]
         if m[1]:
-            parts.append(f"(?P={m[1]})" if m[1] in seen else f"(?P<{m[1]}>.*?)")
-            seen.add(m[1])
+            pieces.append(literal)
+            names.append(m[1])
+            literal = ""
+        else:
+            literal += m[0][0]  # a doubled brace is one literal brace
         pos = m.end()
-    literals.append(src[pos:])
-    parts.append(re.escape(src[pos:]))
-    literal = "".join(literals)
-    if not catalogue.is_prose(literal) and not re.search(r"[A-Za-z]{3,}", literal):
+    pieces.append(literal + src[pos:])
+    text = "".join(pieces)
+    if not catalogue.is_prose(text) and not re.search(r"[A-Za-z]{3,}", text):
         return None
-    return _Line(re.compile("".join(parts), re.S), max(literals, key=len), dst)
+    words = tuple(bool(_GLUED_AFTER.match(pieces[i + 1]) or _GLUED_BEFORE.search(pieces[i]))
+                  for i in range(len(names)))
+    return _Line(tuple(pieces), tuple(names), max(pieces, key=len), dst, words)
 
 
 class Translator:
@@ -134,10 +163,10 @@ class Translator:
         for t in self.lines:
             if t.probe not in core:
                 continue
-            m = t.pattern.fullmatch(core)
-            if m is None:
+            found = t.match(core)
+            if found is None:
                 continue
-            values = {k: (self._value(v, depth + 1) if depth < _DEPTH else v) for k, v in m.groupdict().items()}
+            values = {k: (self._value(v, depth + 1) if depth < _DEPTH else v) for k, v in found.items()}
             return _keep_space(line, _FIELD.sub(lambda f: values[f[1]] if f[1] else f[0][0], t.target))
         head = _HEAD.match(core)  # "- hint" (an item of a list), "s_net = a grader-provided mlp"
         if head is not None and depth < _DEPTH:

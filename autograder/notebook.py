@@ -252,7 +252,7 @@ class CheckReport:
 
     def __repr__(self) -> str:
         if self.result is None:
-            return f"{self.assignment}: {self.problem}"
+            return f"{self.assignment}: {i18n.t(self.problem or '')}"
         return self._cells_line() + "\n\n" + report.check_text(self.result)
 
     def _repr_html_(self) -> str:
@@ -260,7 +260,7 @@ class CheckReport:
         if self.result is None:
             return (f'<div style="border-left:4px solid #b3261e;padding:.4em .8em">'
                     f"<b>{e(i18n.t(f'{self.assignment}: the check could not run'))}</b><pre "
-                    f'style="white-space:pre-wrap">{e(self.problem or "")}</pre></div>')
+                    f'style="white-space:pre-wrap">{e(i18n.t(self.problem or ""))}</pre></div>')
         r = self.result
         passed = sum(t.passed for t in r.tests)
         cells = "".join(

@@ -79,6 +79,25 @@ def test_the_translator_looks_up_each_line(english, japanese):
     assert JA.translate(english) == japanese
 
 
+def test_a_hostile_line_is_looked_up_in_linear_time():
+    """A student controls part of what is rendered (an exception's message, a value's repr):
+    matching never backtracks, so a long line full of a template's separators finishes."""
+    tr = i18n.Translator([("{a} of {b} values differ (tolerance rtol={c}, atol={d}); the worst is at {e}: "
+                           "got {f}, expected {g}; {h}", "{a}/{b} {c} {d} {e} {f} {g} {h}")])
+    line = "x of " + "y values differ (tolerance rtol=, atol=); the worst is at : got , expected ; " * 5000 + "!"
+    assert tr.translate(line).startswith("x/")
+
+
+def test_a_placeholder_glued_to_a_name_holds_one_word():
+    """Both messages match the whole line; the inner one only by taking a sentence for the
+    assignment's name in "{assignment}.py"."""
+    tr = i18n.Translator([("{path} does not exist; give the path of your {kinds}", "{path} はありません。{kinds} を指定"),
+                          ("{assignment}.py, {assignment_2}.ipynb, or a folder or .zip holding one",
+                           "{assignment}.py、{assignment_2}.ipynb、またはフォルダか .zip")])
+    line = "a.py does not exist; give the path of your mle.py, mle.ipynb, or a folder or .zip holding one"
+    assert tr.translate(line) == "a.py はありません。mle.py、mle.ipynb、またはフォルダか .zip を指定"
+
+
 def test_a_translation_may_reorder_placeholders():
     tr = i18n.Translator([("the gradient of {out} with respect to {a}", "{a} に関する {out} の勾配")])
     assert tr.translate("the gradient of loss with respect to mu") == "mu に関する loss の勾配"
