@@ -91,7 +91,8 @@ def test_a_hostile_line_is_looked_up_in_linear_time():
 def test_a_placeholder_glued_to_a_name_holds_one_word():
     """Both messages match the whole line; the inner one only by taking a sentence for the
     assignment's name in "{assignment}.py"."""
-    tr = i18n.Translator([("{path} does not exist; give the path of your {kinds}", "{path} はありません。{kinds} を指定"),
+    tr = i18n.Translator([("{path} does not exist; give the path of your {kinds}",
+                           "{path} はありません。{kinds} を指定"),
                           ("{assignment}.py, {assignment_2}.ipynb, or a folder or .zip holding one",
                            "{assignment}.py、{assignment_2}.ipynb、またはフォルダか .zip")])
     line = "a.py does not exist; give the path of your mle.py, mle.ipynb, or a folder or .zip holding one"
