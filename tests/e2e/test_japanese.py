@@ -83,7 +83,8 @@ def test_grade_in_japanese_scores_the_same(tmp_path):
         if lang == "ja":
             assert 'lang="ja"' in html and HINT_JA in html and HINT_EN not in html
             assert "平均" in r.stdout  # the class summary
-            assert CJK.search(json.loads((out / "summary.json").read_text())["tests"]["test_gaussian_mle_shapes"]["name"])
+            summary = json.loads((out / "summary.json").read_text())
+            assert CJK.search(summary["tests"]["test_gaussian_mle_shapes"]["name"])
         else:
             assert 'lang="en"' in html and HINT_EN in html
     assert scores["ja"] == scores["en"]
