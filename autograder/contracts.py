@@ -42,7 +42,7 @@ import torch
 
 from autograder.i18n import N_
 from autograder.protocol import Helper
-from autograder.testing import describe, expect, expect_tensor, fail, points
+from autograder.testing import describe, expect, expect_right_answer, expect_tensor, fail, points
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -222,23 +222,6 @@ def _on_input(inputs: dict[str, Any]) -> str:
     return "\n  on input:\n" + "\n".join(f"    {k} = {describe(v)}" for k, v in inputs.items())
 
 
-def _close(got: Any, want: Any, tol: float) -> bool:
-    """``got`` equals ``want`` up to ``tol``, broadcasting as the spec allows (a (B, 1)
-    variance for a (B, D) one), through tuples and lists."""
-    if isinstance(want, (tuple, list)):
-        return (isinstance(got, (tuple, list)) and len(got) == len(want)
-                and all(_close(g, w, tol) for g, w in zip(got, want)))
-    if isinstance(want, torch.Tensor):
-        if not isinstance(got, torch.Tensor):
-            return False
-        try:
-            g, w = torch.broadcast_tensors(got.detach().double(), want.detach().double())
-        except RuntimeError:
-            return False
-        return bool(torch.allclose(g, w, rtol=tol, atol=tol, equal_nan=True))
-    return isinstance(got, (int, float)) and isinstance(want, (int, float)) and abs(got - want) <= tol * (1 + abs(want))
-
-
 def _answer_is_right(request: pytest.FixtureRequest, f: Function, inputs: dict[str, Any], got: Any,
                      dtype: torch.dtype = F64) -> None:
     """A property earns its points only with a right answer. Where the reference is at hand
@@ -253,10 +236,7 @@ def _answer_is_right(request: pytest.FixtureRequest, f: Function, inputs: dict[s
     except pytest.skip.Exception:
         return
     want = getattr(reference, f.name)(*inputs.values())
-    expect(_close(got, want, 1e-3 if dtype == torch.float32 else 1e-4),
-           f"{f.call} returned {describe(got)}, which is not the right answer{_on_input(inputs)}\n  "
-           "This test credits the property only together with a right answer; the value tests "
-           "of this function say what is wrong.")
+    expect_right_answer(got, want, call=f.call, inputs=inputs, tol=1e-3 if dtype == torch.float32 else 1e-4)
 
 
 def _keeps_dtype(f: Function) -> Callable[..., None]:

@@ -34,8 +34,8 @@ from autograder.protocol import Helper, Unsupported
 
 __all__ = [
     "Helper", "GradingFailure", "points", "timeout", "expect", "fail", "expect_tensor",
-    "expect_close", "expect_scalar_close", "expect_tuple", "describe", "hint_for",
-    "upstream_mistakes",
+    "expect_close", "expect_scalar_close", "expect_tuple", "expect_right_answer", "close_enough",
+    "describe", "hint_for", "upstream_mistakes",
 ]
 
 
@@ -344,6 +344,43 @@ def expect_scalar_close(got: Any, expected: float | torch.Tensor, *, call: str |
     expect_close(got, exp.reshape(()), call=call, inputs=inputs, rtol=rtol, atol=atol,
                  mistakes=mistakes, dtype=dtype)
 
+
+
+# --------------------------------------------------------------------------- a property's points
+
+
+def close_enough(got: Any, want: Any, tol: float) -> bool:
+    """``got`` equals ``want`` up to ``tol`` (relative and absolute), broadcasting as the
+    specs allow (a (B, 1) variance for a (B, D) one), through tuples and lists; NaN matches
+    NaN and an infinity the same infinity. Loose on purpose: it asks "is this the answer?",
+    not "is it exact?" (the value tests ask that)."""
+    if isinstance(want, (tuple, list)):
+        return (isinstance(got, (tuple, list)) and len(got) == len(want)
+                and all(close_enough(g, w, tol) for g, w in zip(got, want)))
+    if isinstance(want, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return False
+        try:
+            g, w = torch.broadcast_tensors(got.detach().cpu().double(), want.detach().cpu().double())
+        except RuntimeError:
+            return False
+        return bool(torch.allclose(g, w, rtol=tol, atol=tol, equal_nan=True))
+    return (isinstance(got, (int, float)) and isinstance(want, (int, float))
+            and abs(got - want) <= tol * (1 + abs(want)))
+
+
+def expect_right_answer(got: Any, want: Any, *, call: str | None = None,
+                        inputs: Mapping[str, Any] | None = None, tol: float = 1e-4) -> None:
+    """A property test (inputs left alone, dtype kept, gradients reaching the inputs) earns
+    its points only together with a right answer for the same call, so that code returning
+    junk without touching its inputs gains nothing. ``want`` is the reference's output on
+    the same inputs, or a value the test worked out; ``got`` must match it up to ``tol``
+    (:func:`close_enough`). The failure sends the student to the function's value tests,
+    which say what is wrong."""
+    if not close_enough(got, want, tol):
+        fail(f"{_where(call, inputs)}\n  returned {describe(got)}, which is not the right answer.\n  This "
+             "test credits the property only together with a right answer; the value tests of this "
+             "function say what is wrong.")
 
 
 # --------------------------------------------------------------------------- upstream mistakes

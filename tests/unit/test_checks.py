@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from autograder.protocol import Unsupported
-from autograder.testing import GradingFailure, expect_close, expect_tensor, expect_tuple
+from autograder.testing import (GradingFailure, close_enough, expect_close, expect_right_answer, expect_tensor,
+                                expect_tuple)
 
 
 def failure(fn, *a, **k):
@@ -72,3 +73,16 @@ def test_a_test_that_cannot_use_an_answer_says_what_to_check():
     silent = SimpleNamespace(funcargs={"student": SimpleNamespace(answered=[])})
     assert "instructor has the details" in _unexpected_feedback(KeyError("k"), silent)
     assert "instructor has the details" in _unexpected_feedback(KeyError("k"), SimpleNamespace())
+
+
+def test_a_property_is_credited_only_with_a_right_answer():
+    """expect_right_answer: loose (float32 rounding, broadcastable shapes, tuples) but no junk."""
+    want = (torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor(-math.inf))
+    expect_right_answer((torch.tensor([1.00001, 2.0]), torch.tensor(-math.inf)), want, call="f(x)")
+    assert close_enough(torch.ones(3, 1), torch.ones(3, 4), 1e-4) and close_enough(2, 2.0001, 1e-4)
+    assert not close_enough(torch.ones(3), torch.ones(4), 1e-4) and not close_enough(None, torch.ones(1), 1e-4)
+    text = failure(expect_right_answer, (torch.zeros(2), torch.tensor(0.0)), want, call="f(x)",
+                   inputs={"x": torch.ones(2)})
+    assert text.startswith("f(x)\n  on input:\n    x = tensor([1, 1]")
+    assert "returned (tensor([0, 0]" in text and "which is not the right answer" in text
+    assert "only together with a right answer" in text and "value tests" in text

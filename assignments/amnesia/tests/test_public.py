@@ -18,7 +18,7 @@ import math
 import torch
 
 from autograder.student import StudentError
-from autograder.testing import Helper, expect_close, expect_tensor, fail, points
+from autograder.testing import Helper, expect_close, expect_right_answer, expect_tensor, fail, points
 
 F64 = torch.float64
 LOG_2PI = math.log(2 * math.pi)
@@ -87,10 +87,12 @@ def test_fisher_diagonal_leaves_the_model_alone(student):
     for grad in ("none", "values"):
         call = (f"fisher_diagonal(model, x, c) on a model whose .grad "
                 f"{'is None' if grad == 'none' else 'holds values'}")
-        student.fisher_diagonal(_model(grad=grad, keep="fisher_diagonal"), X, C)
+        got = student.fisher_diagonal(_model(grad=grad, keep="fisher_diagonal"), X, C)
         _left_alone(student, "fisher_diagonal", call, "Leave the model as it was: compute gradients "
                     "with torch.autograd.grad (or torch.func), which touch neither the parameters "
                     "nor their .grad; call neither backward(), zero_grad() nor an optimizer.", X, C)
+        # the model left alone counts only with the right answer (that of test_fisher_diagonal_by_hand)
+        expect_right_answer(got, [(g * g).mean(0) for g in _scores(X, C)], call=call, inputs={"x": X, "c": C})
 
 
 @points(1)
@@ -141,6 +143,7 @@ def test_replay_samples_labels(student):
 @points(1)
 def test_replay_samples_under_no_grad(student):
     """replay_samples: samples drawn under torch.no_grad() (not inference_mode), the model unchanged"""
+    # no value gate: the samples are random draws (the replay tests judge their distribution)
     student.replay_samples(_model(keep="replay_samples"), [0, 1], 2)
     _left_alone(student, "replay_samples", "replay_samples(model, [0, 1], 2)", "Draw the samples inside "
                 "`with torch.no_grad():` — they are data for a later loss, not part of its graph.", [0, 1], 2,
@@ -178,10 +181,15 @@ def test_selective_amnesia_loss_leaves_the_model_alone(student):
     old = [torch.tensor(v, dtype=F64) for v in (MEANS, LOG_STD, SHIFT)]
     fisher = [torch.ones_like(p) for p in old]
     args = (old, fisher, 1.0, X[:2], C[:2], X[2:], C[2:])
-    student.selective_amnesia_loss(_model(keep="selective_amnesia_loss"), *args)
+    got = student.selective_amnesia_loss(_model(keep="selective_amnesia_loss"), *args)
     _left_alone(student, "selective_amnesia_loss", "selective_amnesia_loss(model, …) on a model whose "
                 ".grad is None", "Return the loss without calling backward(): the caller does that, "
                 "then steps the optimizer.", *args)
+    # the model left alone counts only with the right answer: θ = θ*, so the EWC term is 0
+    expect_right_answer(got, -_log_prob(X[:2], C[:2]).mean() - _log_prob(X[2:], C[2:]).mean(),
+                        call="selective_amnesia_loss(model, old_params, fisher, 1.0, x_forget, c_forget, "
+                             "x_replay, c_replay)",
+                        inputs={"x_forget": X[:2], "c_forget": C[:2], "x_replay": X[2:], "c_replay": C[2:]})
 
 
 @points(2)

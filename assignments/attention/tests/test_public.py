@@ -8,7 +8,8 @@ import math
 
 import torch
 
-from autograder.testing import describe, expect, expect_close, expect_tensor, fail, points, upstream_mistakes
+from autograder.testing import (describe, expect, expect_close, expect_right_answer, expect_tensor, fail, points,
+                                upstream_mistakes)
 
 F64, F32 = torch.float64, torch.float32
 CALL = "scaled_dot_product_attention(q, k, v, mask)"
@@ -172,9 +173,12 @@ def test_sdpa_large_scores_and_gradient(student):
         if g is None:
             fail(f"scaled_dot_product_attention(q, k, v): no gradient reaches `{name}` from the output. Keep "
                  "the computation in torch (no NumPy, .detach() or .item()).")
-    _, mutated = student.call_checking_inputs("scaled_dot_product_attention", q2, k2, v2)
+    got, mutated = student.call_checking_inputs("scaled_dot_product_attention", q2, k2, v2)
     expect(not mutated, f"{CALL} modified its input(s) {', '.join('qkvm'[i] for i in mutated)} in place; "
            "compute new tensors (q / sqrt(Dk), not q /= sqrt(Dk)).")
+    # inputs left alone count only with the right answer for this call (attention by hand)
+    expect_right_answer(got, attn(q2, k2, v2), call="scaled_dot_product_attention(q, k, v)",
+                        inputs={"q": q2, "k": k2, "v": v2})
 
 
 def mha(x_q, x_kv, w, H, scale_dim=None, transpose=False, no_out=False, strided=False, **sdpa):

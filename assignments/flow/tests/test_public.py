@@ -12,7 +12,8 @@ import math
 
 import torch
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points, upstream_mistakes
+from autograder.testing import (Helper, expect, expect_close, expect_right_answer, expect_tensor, fail, points,
+                                upstream_mistakes)
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -81,10 +82,12 @@ def test_coupling_inverse_example(student):
                                (_inverse_by_hand(z, shift_first=False), -ld),
                            "divide by exp(s) to invert, i.e. multiply by exp(−s), not by exp(s)":
                                (_inverse_by_hand(z, scale_sign=1.0), -ld)})
-    for fn, arg in (("coupling_forward", X), ("coupling_inverse", z)):
-        _, mutated = student.call_checking_inputs(fn, arg, 1, S_NET, T_NET)
+    for fn, arg, want in (("coupling_forward", X, _by_hand(X)), ("coupling_inverse", z, (X, -ld))):
+        got, mutated = student.call_checking_inputs(fn, arg, 1, S_NET, T_NET)
         expect(0 not in mutated, f"{fn}(x, d=1, s_net, t_net) modified its input x in place (e.g. x[:, d:] *= ...). "
                "Build the result with torch.cat instead: callers still need the original x.")
+        # x left alone counts only with the right answer for this call (the hand example)
+        expect_right_answer(got, want, call=f"{fn}(x, d=1, s_net, t_net)", inputs={"x": arg})
 
 
 @points(1)

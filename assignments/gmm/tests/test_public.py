@@ -12,7 +12,8 @@ import math
 
 import torch
 
-from autograder.testing import expect, expect_close, expect_tensor, expect_tuple, fail, points, upstream_mistakes
+from autograder.testing import (expect, expect_close, expect_right_answer, expect_tensor, expect_tuple, fail, points,
+                                upstream_mistakes)
 
 F64 = torch.float64
 LOG_2PI = math.log(2 * math.pi)
@@ -214,9 +215,12 @@ def test_fit_gmm_one_iteration_by_hand(student):
                  mistakes={"use the mean over the points, not the sum": torch.stack([ll0, ll1]) * 6,
                            "history[0] must be the mean log-likelihood under the *initial* parameters "
                            "(before the first E-step)": torch.stack([ll1, ll1])})
-    _, mutated = student.call_checking_inputs("fit_gmm", CLUSTERS, w0, MEANS, c0, 1, 0.0, 0.1)
+    got, mutated = student.call_checking_inputs("fit_gmm", CLUSTERS, w0, MEANS, c0, 1, 0.0, 0.1)
     expect(not mutated, f"fit_gmm() modified its input(s) at position(s) {mutated} in place; never write "
            "into an argument (copy the initial parameters before updating them).")
+    # inputs left alone count only with the right answer for this call (the one worked out above)
+    expect_right_answer(got, (*expected(), torch.stack([ll0, ll1])), inputs=inputs,
+                        call="fit_gmm(x, weights, means, covs, 1, 0.0, 0.1)")
 
 
 @points(1)

@@ -12,7 +12,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points, upstream_mistakes
+from autograder.testing import (Helper, expect, expect_close, expect_right_answer, expect_tensor, fail, points,
+                                upstream_mistakes)
 
 F64 = torch.float64
 LOG2 = math.log(2.0)
@@ -56,9 +57,12 @@ def test_reparameterize_gradient_and_inputs(student):
     expect_close(grads[1], torch.ones(1, 2, dtype=F64), call=call + ": gradient with respect to log_var",
                  inputs={"mu": mu, "log_var": lv, "eps": eps}, rtol=1e-6,
                  mistakes={"z uses exp(log_var) instead of exp(½ log_var)": torch.full((1, 2), 4.0)})
-    _, mutated = student.call_checking_inputs("reparameterize", mu, lv, eps)
+    got, mutated = student.call_checking_inputs("reparameterize", mu, lv, eps)
     expect(not mutated, "reparameterize() modified its input(s) at position(s) "
            f"{mutated} in place; never write into an argument (e.g. `std * eps`, not `eps.mul_(std)`).")
+    # inputs left alone count only with the right answer for this call: z = μ + σε = 0 + 2·1 = 2
+    expect_right_answer(got, torch.full((1, 2), 2.0, dtype=F64), call="reparameterize(mu, log_var=log 4, eps=1)",
+                        inputs={"mu": mu, "log_var": lv, "eps": eps})
 
 
 @points(1)

@@ -23,6 +23,7 @@ from autograder.testing import (
     Helper,
     expect,
     expect_close,
+    expect_right_answer,
     expect_tensor,
     expect_tuple,
     fail,
@@ -150,7 +151,7 @@ def test_fisher_diagonal_expected_fisher(student, rng):
 
 
 @points(1)
-def test_fisher_diagonal_leaves_model_and_rng(student, rng):
+def test_fisher_diagonal_leaves_model_and_rng(student, reference, rng):
     """fisher_diagonal: parameters, .grad and the random generator untouched, on a float32 model too"""
     params = _params(rng)
     x, c = _data(rng, params, (2, 3, 2))
@@ -159,12 +160,15 @@ def test_fisher_diagonal_leaves_model_and_rng(student, rng):
             xs = x if dtype == "float64" else x.float()
             call = f"fisher_diagonal(model in {dtype}, x, c) on a model whose .grad " + (
                 "holds values" if grad == "values" else "is None")
-            student.fisher_diagonal(_spec(params, dtype, grad=grad, grad_seed=3, keep="fisher_diagonal"), xs, c)
+            got = student.fisher_diagonal(_spec(params, dtype, grad=grad, grad_seed=3, keep="fisher_diagonal"), xs, c)
             _left_alone(student, "fisher_diagonal", call, FISHER_ADVICE, xs, c)
+            # the model left alone counts only with the right answer for the same call
+            expect_right_answer(got, reference.fisher_diagonal(_spec(params, dtype), xs, c), call=call,
+                                inputs={"x": xs, "c": c}, tol=1e-3 if dtype == "float32" else 1e-4)
 
 
 @points(1)
-def test_fisher_diagonal_no_graph_no_mutation(student, rng):
+def test_fisher_diagonal_no_graph_no_mutation(student, reference, rng):
     """fisher_diagonal: returns tensors without an autograd graph and leaves x and c unchanged"""
     params = _params(rng)
     x, c = _data(rng, params, (2, 2, 3))
@@ -174,9 +178,12 @@ def test_fisher_diagonal_no_graph_no_mutation(student, rng):
                f"fisher_diagonal(model, x, c) with x requiring grad: the entry for `{name}` carries "
                "an autograd graph. Return plain tensors: detach them (or compute per-example "
                "gradients from detached parameters without create_graph).")
-    _, mutated = student.call_checking_inputs("fisher_diagonal", _spec(params), x, c)
+    got, mutated = student.call_checking_inputs("fisher_diagonal", _spec(params), x, c)
     expect(not mutated, f"fisher_diagonal(model, x, c) modified its input(s) "
            f"{['x' if i == 1 else 'c' for i in mutated if i in (1, 2)]} in place; work on copies.")
+    # inputs left alone count only with the right answer for the same call
+    expect_right_answer(got, reference.fisher_diagonal(_spec(params), x, c), call="fisher_diagonal(model, x, c)",
+                        inputs={"x": x, "c": c})
 
 
 # --------------------------------------------------------------------------- ewc_penalty
@@ -372,7 +379,7 @@ def test_selective_amnesia_loss_gradients(student, rng):
 
 
 @points(1)
-def test_selective_amnesia_loss_no_backward_no_mutation(student, rng):
+def test_selective_amnesia_loss_no_backward_no_mutation(student, reference, rng):
     """selective_amnesia_loss: no backward() (.grad untouched) and no input modified in place"""
     params, old, fisher, x_f, c_f, x_r, c_r = _loss_case(rng)
     args = (old, fisher, 0.5, x_f, c_f, x_r, c_r)
@@ -380,10 +387,15 @@ def test_selective_amnesia_loss_no_backward_no_mutation(student, rng):
         student.selective_amnesia_loss(_spec(params, grad=grad, keep="selective_amnesia_loss"), *args)
         _left_alone(student, "selective_amnesia_loss", "selective_amnesia_loss(model, …) on a model whose "
                     ".grad " + ("is None" if grad == "none" else "holds values"), LOSS_ADVICE, *args)
-    _, mutated = student.call_checking_inputs("selective_amnesia_loss", _spec(params), *args)
+    got, mutated = student.call_checking_inputs("selective_amnesia_loss", _spec(params), *args)
     names = {4: "x_forget", 5: "c_forget", 6: "x_replay", 7: "c_replay"}
     expect(not mutated, f"selective_amnesia_loss modified {[names.get(i, i) for i in mutated]} in place; "
            "work on copies.")
+    # inputs left alone count only with the right answer for the same call
+    expect_right_answer(got, reference.selective_amnesia_loss(_spec(params), *args),
+                        call="selective_amnesia_loss(model, old_params, fisher, 0.5, x_forget, c_forget, "
+                             "x_replay, c_replay)",
+                        inputs={"x_forget": args[3], "c_forget": args[4], "x_replay": args[5], "c_replay": args[6]})
 
 
 # --------------------------------------------------------------------------- forgetting_report
@@ -431,12 +443,16 @@ def test_forgetting_report_float64_difference(student):
 
 
 @points(1)
-def test_forgetting_report_no_mutation(student, rng):
+def test_forgetting_report_no_mutation(student, reference, rng):
     """forgetting_report: x, c and log_px_before are left unchanged"""
     params = _params(rng)
     x, c = _data(rng, params, (2, 2, 2))
     before = _log_prob(params, x, c) + 1.0
-    _, mutated = student.call_checking_inputs("forgetting_report", _spec(params), x, c, before)
+    got, mutated = student.call_checking_inputs("forgetting_report", _spec(params), x, c, before)
     names = {1: "x", 2: "c", 3: "log_px_before"}
     expect(not mutated, f"forgetting_report modified {[names.get(i, i) for i in mutated]} in place; "
            "work on copies.")
+    # inputs left alone count only with the right answer for the same call
+    expect_right_answer(got, reference.forgetting_report(_spec(params), x, c, before),
+                        call="forgetting_report(model, x, c, log_px_before)",
+                        inputs={"x": x, "c": c, "log_px_before": before})

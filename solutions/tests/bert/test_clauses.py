@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from autograder.helpers.bert import ASSETS
-from autograder.testing import Helper, expect, expect_close, points, timeout
+from autograder.testing import Helper, expect, expect_close, expect_right_answer, points, timeout
 
 CLS, SEP, MASK = 1, 2, 3
 
@@ -64,15 +64,18 @@ def test_masked_correction_max_edits_none_counts_non_special_positions(student, 
 
 
 @points(1)
-def test_mlm_loss_does_not_modify_inputs(student, rng):
+def test_mlm_loss_does_not_modify_inputs(student, reference, rng):
     """mlm_loss: logits and labels are not modified in place"""
     logits = torch.randn(2, 5, 7, generator=rng)
     labels = torch.full((2, 5), -100)
     labels[0, 1], labels[1, 3] = 4, 6
-    _, mutated = student.call_checking_inputs("mlm_loss", logits, labels)
+    got, mutated = student.call_checking_inputs("mlm_loss", logits, labels)
     names = ["logits", "labels"]
     expect(not mutated, f"mlm_loss(logits, labels) modified {', '.join(names[i] for i in mutated)} in place; "
            "select the scored positions with a mask instead of overwriting labels or logits")
+    # inputs left alone count only with the right answer for the same call (float32 logits)
+    expect_right_answer(got, reference.mlm_loss(logits, labels), call="mlm_loss(logits, labels)",
+                        inputs={"logits": logits, "labels": labels}, tol=1e-3)
 
 
 @functools.lru_cache(maxsize=1)

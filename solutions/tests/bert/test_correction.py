@@ -10,7 +10,7 @@ truth behave like text with a couple of typos. Token ids: [PAD]=0, [CLS]=1, [SEP
 import pytest
 import torch
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, points
+from autograder.testing import Helper, expect, expect_close, expect_right_answer, expect_tensor, points
 
 PAD, CLS, SEP, MASK = 0, 1, 2, 3
 SPECIAL_IDS = [PAD, CLS, SEP, MASK]
@@ -281,13 +281,17 @@ def test_masked_correction_nothing_to_fix(student, rng):
 
 
 @points(1)
-def test_masked_correction_does_not_modify_inputs(student, rng):
+def test_masked_correction_does_not_modify_inputs(student, reference, rng):
     """masked_correction: input_ids and special are not modified in place"""
     vocab = 10
     model = _model(vocab, 2)
     ids, special = _sentence(rng, 6, vocab)
-    _, mutated = student.call_checking_inputs("masked_correction", model, ids, MASK, special, 0.2)
+    got, mutated = student.call_checking_inputs("masked_correction", model, ids, MASK, special, 0.2)
     names = {1: "input_ids", 3: "special"}
     expect(not mutated, "masked_correction(model, input_ids, 3, special, 0.2) modified "
            f"{', '.join(names.get(i, str(i)) for i in mutated)} in place; edit a clone "
            "(ids = input_ids.clone())")
+    # inputs left alone count only with the right answer for the same call
+    expect_right_answer(got, reference.masked_correction(model, ids, MASK, special, 0.2),
+                        call="masked_correction(model, input_ids, 3, special, 0.2)",
+                        inputs={"input_ids": ids, "special": special})

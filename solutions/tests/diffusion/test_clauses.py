@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import torch
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, points
+from autograder.testing import Helper, expect, expect_close, expect_right_answer, expect_tensor, points
 
 F64 = torch.float64
 
 
 @points(1)
-def test_loss_posterior_and_step_keep_inputs(student):
+def test_loss_posterior_and_step_keep_inputs(student, reference):
     """alpha_bars, ddpm_loss, q_posterior, p_sample_step, sample: no argument is modified in place"""
     T = 10
     betas = torch.linspace(1e-3, 0.2, T, dtype=F64)
@@ -29,10 +29,15 @@ def test_loss_posterior_and_step_keep_inputs(student):
              ("sample", (model, (2, 4), betas, Helper("generator", seed=3)),
               ["eps_model", "shape", "betas", "generator"])]
     for fn, args, names in calls:
-        _, mutated = student.call_checking_inputs(fn, *args)
+        got, mutated = student.call_checking_inputs(fn, *args)
         expect(not mutated, f"{fn}({', '.join(names)}) modified its input(s) "
                f"{', '.join(names[i] for i in mutated if i < len(names))} in place; compute new tensors "
                "instead (avoid -=, /=, .sub_(), .div_() etc. on the arguments)")
+        # inputs left alone count only with the right answer for the same call; not for sample,
+        # which draws its noise from the generator (any order of drawing is right)
+        if fn != "sample":
+            expect_right_answer(got, getattr(reference, fn)(*args), call=f"{fn}({', '.join(names)})",
+                                inputs=dict(zip(names, args)))
 
 
 @points(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from autograder.helpers.flow import layer_specs, net_spec
-from autograder.testing import expect, expect_close, expect_tensor, fail, points
+from autograder.testing import expect, expect_close, expect_right_answer, expect_tensor, fail, points
 
 F32 = torch.float32
 
@@ -36,18 +36,23 @@ def test_inverse_direction_float32(student, reference, rng):
 
 
 @points(1)
-def test_flow_log_prob_does_not_modify_x(student, rng):
+def test_flow_log_prob_does_not_modify_x(student, reference, rng):
     """flow_log_prob: leaves x unchanged"""
     layers = layer_specs(4, [2, 1], [[2, 0, 3, 1], None], 44, s_scale=0.6, t_scale=1.0)
     x = torch.randn(5, 4, generator=rng, dtype=torch.float64)
-    _, mutated = student.call_checking_inputs("flow_log_prob", x, layers)
+    got, mutated = student.call_checking_inputs("flow_log_prob", x, layers)
     expect(not mutated, "flow_log_prob(x, layers) modified x in place; permute and transform copies "
            "(h = x[:, perm] makes one), never write into x")
+    # x left alone counts only with the right answer for the same call
+    expect_right_answer(got, reference.flow_log_prob(x, layers), call="flow_log_prob(x, layers)", inputs={"x": x})
 
 
 @points(1)
-def test_standard_normal_log_prob_does_not_modify_z(student, rng):
+def test_standard_normal_log_prob_does_not_modify_z(student, reference, rng):
     """standard_normal_log_prob: leaves z unchanged"""
     z = torch.randn(5, 3, generator=rng, dtype=torch.float64)
-    _, mutated = student.call_checking_inputs("standard_normal_log_prob", z)
+    got, mutated = student.call_checking_inputs("standard_normal_log_prob", z)
     expect(not mutated, "standard_normal_log_prob(z) modified z in place; use z * z or z.pow(2), not z.pow_(2)")
+    # z left alone counts only with the right answer for the same call
+    expect_right_answer(got, reference.standard_normal_log_prob(z), call="standard_normal_log_prob(z)",
+                        inputs={"z": z})

@@ -7,7 +7,7 @@ import math
 import torch
 
 from autograder.helpers.flow import layer_specs
-from autograder.testing import expect, expect_close, expect_tensor, fail, points
+from autograder.testing import expect, expect_close, expect_right_answer, expect_tensor, fail, points
 
 LOG2PI = math.log(2 * math.pi)
 RTOL, ATOL = 1e-5, 1e-7
@@ -214,9 +214,11 @@ def test_flow_sample_inverts_flow(student, rng):
 
 
 @points(1)
-def test_flow_sample_does_not_modify_z(student, rng):
+def test_flow_sample_does_not_modify_z(student, reference, rng):
     """flow_sample: leaves z unchanged"""
     layers = _flow4(seed=45)
     z = torch.randn(3, 4, generator=rng, dtype=torch.float64)
-    _, mutated = student.call_checking_inputs("flow_sample", layers, z)
+    got, mutated = student.call_checking_inputs("flow_sample", layers, z)
     expect(1 not in mutated, "flow_sample(layers, z) modified z in place; build new tensors instead.")
+    # z left alone counts only with the right answer for the same call (z is given: nothing is drawn)
+    expect_right_answer(got, reference.flow_sample(layers, z), call="flow_sample(layers, z)", inputs={"z": z})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder.testing import expect, expect_close, expect_tensor, points
+from autograder.testing import expect, expect_close, expect_right_answer, expect_tensor, points
 
 
 def _dists(rng, shape):
@@ -44,7 +44,7 @@ def test_value_at_optimum_float32(student, reference, rng):
 
 
 @points(1)
-def test_functions_keep_inputs(student, rng):
+def test_functions_keep_inputs(student, reference, rng):
     """discriminator_loss / generator_loss / optimal_discriminator / js_divergence / value_at_optimum: inputs kept"""
     real, fake = torch.randn(5, generator=rng, dtype=torch.float64), torch.randn(4, generator=rng, dtype=torch.float64)
     p, q = _dists(rng, (2, 5)), _dists(rng, (2, 5))
@@ -55,7 +55,10 @@ def test_functions_keep_inputs(student, rng):
              ("js_divergence", (p, q), ["p", "q"]),
              ("value_at_optimum", (p, q), ["p_data", "p_model"])]
     for fn, args, names in calls:
-        _, mutated = student.call_checking_inputs(fn, *args)
+        got, mutated = student.call_checking_inputs(fn, *args)
         expect(not mutated, f"{fn}({', '.join(names)}) modified its input(s) "
                f"{', '.join(names[i] for i in mutated if i < len(names))} in place; compute new tensors "
                "(e.g. F.softplus(-logits), not logits.neg_())")
+        # inputs left alone count only with the right answer for the same call
+        expect_right_answer(got, getattr(reference, fn)(*args), call=f"{fn}({', '.join(names)})",
+                            inputs=dict(zip(names, args)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder.testing import expect_close, expect_tensor, fail, points
+from autograder.testing import expect_close, expect_right_answer, expect_tensor, fail, points
 
 F64 = torch.float64
 TOL = dict(rtol=1e-5, atol=1e-7)
@@ -66,11 +66,15 @@ def test_fit_gmm_defaults(student, reference, seed, sep, stop):
 
 
 @points(1)
-def test_log_likelihood_keeps_inputs(student):
+def test_log_likelihood_keeps_inputs(student, reference):
     """gmm_log_likelihood: x, weights, means and covs are not modified in place"""
     x, w0, m0, c0 = _problem(1, 2.0)
-    _, mutated = student.call_checking_inputs("gmm_log_likelihood", x, w0, m0, c0)
+    got, mutated = student.call_checking_inputs("gmm_log_likelihood", x, w0, m0, c0)
     names = ["x", "weights", "means", "covs"]
     if mutated:
         fail(f"gmm_log_likelihood(x, weights, means, covs) modified {', '.join(names[i] for i in mutated)} "
              "in place; compute new tensors (x - means[k], not x.sub_(...)).")
+    # inputs left alone count only with the right answer for the same call
+    expect_right_answer(got, reference.gmm_log_likelihood(x, w0, m0, c0),
+                        call="gmm_log_likelihood(x, weights, means, covs)",
+                        inputs={"x": x, "weights": w0, "means": m0, "covs": c0})

@@ -4,7 +4,7 @@ import pytest
 import torch
 from hypothesis import assume, given, strategies as st
 
-from autograder.testing import expect, expect_close, expect_tensor, points, timeout
+from autograder.testing import expect, expect_close, expect_right_answer, expect_tensor, points, timeout
 
 NEG_INF = float("-inf")
 
@@ -204,9 +204,13 @@ def test_top_p_filter_properties(student, seed, rows, vocab, p):
 
 
 @points(1)
-def test_top_p_filter_leaves_input_alone(student, rng):
+def test_top_p_filter_leaves_input_alone(student, reference, rng):
     """top_p_filter: does not modify its input"""
     logits = _random_logits(rng, (3, 8), torch.float32, p=0.6)
-    _, mutated = student.call_checking_inputs("top_p_filter", logits, 0.6)
+    got, mutated = student.call_checking_inputs("top_p_filter", logits, 0.6)
     expect(not mutated, "top_p_filter(logits, p=0.6) modified logits in place; return a new tensor "
            "(e.g. logits.masked_fill(...))")
+    # logits left alone count only with the right answer for the same call (the logits are
+    # away from the boundaries of p, so one answer is right; float32)
+    expect_right_answer(got, reference.top_p_filter(logits, 0.6), call="top_p_filter(logits, p=0.6)",
+                        inputs={"logits": logits}, tol=1e-3)

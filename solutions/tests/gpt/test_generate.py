@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points, timeout
+from autograder.testing import Helper, expect, expect_close, expect_right_answer, expect_tensor, fail, points, timeout
 
 
 def _rule_continuation(prompt, n, vocab, step, offset):
@@ -101,13 +101,16 @@ def test_generate_zero_new_tokens(student, rng):
 
 
 @points(1)
-def test_generate_leaves_prompt_alone(student, rng):
+def test_generate_leaves_prompt_alone(student, reference, rng):
     """generate: does not modify input_ids"""
     model = Helper("gpt_tiny_lm", vocab=9, seed=1)
     prompt = torch.randint(0, 9, (2, 3), generator=rng)
-    _, mutated = student.call_checking_inputs("generate", model, prompt, 3, temperature=0.0)
+    got, mutated = student.call_checking_inputs("generate", model, prompt, 3, temperature=0.0)
     expect(not mutated, "generate(model, input_ids, 3, temperature=0.0) modified input_ids in place; "
            "build the output in a new tensor (torch.cat)")
+    # input_ids left alone count only with the right answer for the same call (greedy: nothing is drawn)
+    expect_right_answer(got, reference.generate(model, prompt, 3, temperature=0.0),
+                        call="generate(model, input_ids, 3, temperature=0.0)", inputs={"input_ids": prompt})
 
 
 @points(2)

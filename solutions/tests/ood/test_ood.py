@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from autograder.student import StudentError, StudentTimeout
-from autograder.testing import expect, expect_close, expect_tensor, fail, points, timeout
+from autograder.testing import expect, expect_close, expect_right_answer, expect_tensor, fail, points, timeout
 
 F64 = torch.float64
 F32 = torch.float32
@@ -389,19 +389,24 @@ def test_dtypes(student, rng, dtype):
 
 
 @points(1)
-def test_inputs_not_modified(student, rng):
+def test_inputs_not_modified(student, reference, rng):
     """All functions: inputs are never modified in place"""
     lp = torch.randn(12, generator=rng, dtype=F64) - 5
     _, _, cov = _spd(3, 4.0, rng)
     _, _, S = _spd(3, 2.0, rng)
     mu, m = torch.randn(2, 3, generator=rng, dtype=F64)
-    calls = [("bits_per_dim", (lp.clone(), 3, 0.5)),
-             ("gaussian_expected_log_prob", (mu.clone(), cov.clone(), m.clone(), S.clone())),
-             ("auroc", (lp[:5].clone(), lp[5:].clone())),
-             ("typicality_score", (lp.reshape(3, 4).clone(), torch.tensor(5.0, dtype=F64))),
-             ("typicality_threshold", (lp.clone(), torch.tensor(5.0, dtype=F64), torch.arange(12).reshape(4, 3), 0.1)),
-             ("typicality_test", (lp.reshape(3, 4).clone(), 5.0, torch.tensor(0.5, dtype=F64)))]
-    for fn, args in calls:
-        _, mutated = student.call_checking_inputs(fn, *args)
+    calls = [("bits_per_dim", (lp.clone(), 3, 0.5), ["log_px", "num_dims", "bin_width"]),
+             ("gaussian_expected_log_prob", (mu.clone(), cov.clone(), m.clone(), S.clone()), ["mu", "cov", "m", "S"]),
+             ("auroc", (lp[:5].clone(), lp[5:].clone()), ["scores_in", "scores_out"]),
+             ("typicality_score", (lp.reshape(3, 4).clone(), torch.tensor(5.0, dtype=F64)), ["log_px", "entropy"]),
+             ("typicality_threshold", (lp.clone(), torch.tensor(5.0, dtype=F64), torch.arange(12).reshape(4, 3), 0.1),
+              ["log_px_val", "entropy", "batch_idx", "alpha"]),
+             ("typicality_test", (lp.reshape(3, 4).clone(), 5.0, torch.tensor(0.5, dtype=F64)),
+              ["log_px", "entropy", "threshold"])]
+    for fn, args, names in calls:
+        got, mutated = student.call_checking_inputs(fn, *args)
         expect(not mutated, f"{fn}() modified its input argument(s) at position(s) {mutated} in place; work on "
                "copies (e.g. `x = x - mu` or torch.sort(x) instead of `x -= mu` or x.sort_()).")
+        # inputs left alone count only with the right answer for the same call
+        expect_right_answer(got, getattr(reference, fn)(*args), call=f"{fn}({', '.join(names)})",
+                            inputs=dict(zip(names, args)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.testing import expect_tensor, expect_tuple, fail, points
+from autograder.testing import expect_right_answer, expect_tensor, expect_tuple, fail, points
 
 F64 = torch.float64
 NAMES = ("alpha", "beta", "m", "W", "nu")
@@ -38,7 +38,7 @@ def _differs(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 @points(1)
-def test_fit_leaves_prior_and_posterior_alone(student, rng):
+def test_fit_leaves_prior_and_posterior_alone(student, reference, rng):
     """fit_vbgmm with n_iter=0: the M-step does not write into the prior, the bound not into the posterior"""
     x, resp, prior = _problem(rng)
     inputs = {"x": x, "resp": resp, "prior": prior}
@@ -65,3 +65,6 @@ def test_fit_leaves_prior_and_posterior_alone(student, rng):
              "bound: does vb_m_step modify the tensors of the prior tuple in place (e.g. "
              "torch.linalg.inv(W0, out=W0), m0 *= beta0)? Inputs, the tensors inside the prior "
              "and posterior tuples included, are never modified in place.")
+    # The comparison above is with the student's own functions, which junk consistent with
+    # itself passes: prior and posterior left alone count only with the right answer too.
+    expect_right_answer(got, reference.fit_vbgmm(x, resp, prior, n_iter=0), call=call, inputs=inputs)
