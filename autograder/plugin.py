@@ -18,7 +18,6 @@ import functools
 import hashlib
 import io
 import importlib.util
-import random
 import re
 import sys
 import traceback
@@ -34,6 +33,7 @@ from autograder.errors import StudentFacing
 from autograder.options import DEFAULT_TIMEOUT
 from autograder.protocol import Helper
 from autograder.student import StudentProxy
+from autograder.worker import seed_everything
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10: hypothesis' own backport
     from exceptiongroup import BaseExceptionGroup
@@ -302,14 +302,7 @@ class GradingPlugin:
     @pytest.fixture(autouse=True)
     def _per_test(self, request: pytest.FixtureRequest) -> Any:
         seed = test_seed(request.node.nodeid)
-        torch.manual_seed(seed)
-        random.seed(seed)
-        try:
-            import numpy as np
-
-            np.random.seed(seed % (2**32))
-        except ImportError:
-            pass
+        seed_everything(seed)
         proxy = None
         if "student" in request.fixturenames:
             proxy = request.getfixturevalue("student")

@@ -190,8 +190,8 @@ def encode(value: Any) -> bytes:
 
 def write_frame(stream: BinaryIO, value: Any) -> None:
     data = encode(value)
-    stream.write(struct.pack(">Q", len(data)))
-    stream.write(data)
+    # one write: a reader woken by the length alone would wait again for the rest
+    stream.write(struct.pack(">Q", len(data)) + data)
     stream.flush()
 
 
@@ -278,7 +278,7 @@ class _Decoder:
         if len(shape) > 16 or any(type(s) is not int or s < 0 for s in shape):
             raise ProtocolError("malformed tensor shape")
         numel = math.prod(shape)
-        itemsize = torch.empty((), dtype=dtype).element_size()
+        itemsize = dtype.itemsize
         if numel * itemsize != n or off < 0 or off + n > len(self.blob):
             raise ProtocolError("tensor size does not match its data")
         if numel == 0:

@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from autograder import compat, protocol, sandbox, zygote
 from autograder.errors import GraderError, StudentFacing
@@ -155,6 +155,7 @@ class WorkerSession:
         self.last_devices: set[str] = set()
         self._early = early  # a worker started before this session (runner.grade_path)
         self._ending = False  # an ``end`` was sent; its ``done`` is still to be read
+        self._forking = False  # a ``fork`` was sent; its ``forked`` is still to be read
 
     # ---------------------------------------------------------------- transport
     def _send(self, msg: Any, timeout: float) -> None:
@@ -309,6 +310,7 @@ class WorkerSession:
             self.proc.kill()
         self.proc = None
         self.in_test = False
+        self._forking = False
         self._ending = False
         self.load_info = None
 
@@ -317,19 +319,31 @@ class WorkerSession:
 
     # ---------------------------------------------------------------- per test
     def begin_test(self, cpu_seconds: int, seed: int = 0) -> None:
+        """Ask for the test's child. Its ``forked`` is read after the first call has been
+        sent (:meth:`_forked`): one round trip less per test."""
         self._collect_done()
         self.ensure_started()
         try:
             self._send({"op": "fork", "cpu_seconds": int(cpu_seconds), "seed": int(seed)}, 30.0)
+        except (TimeoutError, OSError):
+            self._not_started()
+        self.in_test = True
+        self._forking = True
+
+    def _forked(self) -> None:
+        self._forking = False
+        try:
             msg = self._recv(30.0)
         except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
-            self.kill()
-            raise StudentCrash("the grading process stopped answering before the test started "
-                               "(your code may have broken it at import time)") from None
+            self._not_started()
         if type(msg) is not dict or msg.get("ev") != "forked":
             self.kill()
             raise StudentCrash("the grading process could not start this test")
-        self.in_test = True
+
+    def _not_started(self) -> NoReturn:
+        self.kill()
+        raise StudentCrash("the grading process stopped answering before the test started "
+                           "(your code may have broken it at import time)") from None
 
     def end_test(self) -> None:
         """Tell the test's child to end. Its ``done`` (sent once the worker has cleaned up
@@ -366,7 +380,16 @@ class WorkerSession:
             msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": dict(kwargs),
                    "device": self.spec.device, "grad": grad, "report_mutation": report_mutation}
             deadline = time.monotonic() + timeout
-            self._send(msg, timeout)
+            try:
+                self._send(msg, timeout)
+            except (TimeoutError, OSError):
+                if self._forking:  # did the test's child start at all?
+                    self._forked()
+                raise
+            if self._forking:  # the test's child starting is not the call's time
+                started = time.monotonic()
+                self._forked()
+                deadline += time.monotonic() - started
             reply = self._recv(deadline - time.monotonic())
         except TimeoutError:
             self.kill()

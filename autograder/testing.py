@@ -143,7 +143,9 @@ def expect_tensor(got: Any, *, call: str | None = None, inputs: Mapping[str, Any
 
     Without ``call`` the feedback names the test's last call of a student function, with the
     skeleton's parameter names (``gaussian_mle(x)``) and its arguments as the input."""
-    where = _where(call, inputs)
+    def where() -> str:  # described only on failure: describing every input costs more than the check
+        return _where(call, inputs)
+
     if not isinstance(got, torch.Tensor):
         extra = ""
         if isinstance(got, float) or isinstance(got, int):
@@ -151,7 +153,7 @@ def expect_tensor(got: Any, *, call: str | None = None, inputs: Mapping[str, Any
                      "than `x.mean().item()` or a Python number.")
         elif isinstance(got, Unsupported) and "numpy" in got.type_name:
             extra = " Return a torch.Tensor, not a NumPy array (use torch operations throughout)."
-        fail(f"{where}\n  returned {describe(got)} of type {_type_name(got)}; expected a "
+        fail(f"{where()}\n  returned {describe(got)} of type {_type_name(got)}; expected a "
              f"torch.Tensor.{extra}")
     if shape is not None and tuple(got.shape) != tuple(shape):
         note = f" = {shape_note}" if shape_note else ""
@@ -164,13 +166,13 @@ def expect_tensor(got: Any, *, call: str | None = None, inputs: Mapping[str, Any
             hint = " You reduced to a scalar: the result should keep one value per element/row."
         elif len(shape) == 0:
             hint = " The result should be a scalar: reduce with .mean() or .sum() as the docstring says."
-        fail(f"{where}\n  returned shape {tuple(got.shape)}, expected {tuple(shape)}{note}.{hint}")
+        fail(f"{where()}\n  returned shape {tuple(got.shape)}, expected {tuple(shape)}{note}.{hint}")
     if dtype is not None and got.dtype != dtype:
-        fail(f"{where}\n  returned dtype {str(got.dtype).replace('torch.', '')}, expected "
+        fail(f"{where()}\n  returned dtype {str(got.dtype).replace('torch.', '')}, expected "
              f"{str(dtype).replace('torch.', '')} (the dtype of the input). Don't hard-code a "
              "dtype: create new tensors with dtype=x.dtype, or use torch.*_like functions.")
     if device is not None and got.device.type != torch.device(device).type:
-        fail(f"{where}\n  returned a tensor on {got.device.type}, expected {torch.device(device).type} "
+        fail(f"{where()}\n  returned a tensor on {got.device.type}, expected {torch.device(device).type} "
              "(the device of the input). Create new tensors with device=x.device.")
     if finite and got.is_floating_point() and not torch.isfinite(got).all():
         if got.dim() == 0:
@@ -179,7 +181,7 @@ def expect_tensor(got: Any, *, call: str | None = None, inputs: Mapping[str, Any
             idx = tuple((~torch.isfinite(got)).nonzero()[0].tolist())
             what = (f"returned non-finite values ({int((~torch.isfinite(got)).sum())} of "
                     f"{got.numel()}; the first is {_num(got[idx].item())} at index {idx})")
-        fail(f"{where}\n  {what}. Look for log(0), division by zero or exp() of a large "
+        fail(f"{where()}\n  {what}. Look for log(0), division by zero or exp() of a large "
              "number; the docstring says which stable form to use.")
     return got
 
@@ -305,7 +307,9 @@ def expect_close(got: Any, expected: Any, *, call: str | None = None, inputs: Ma
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         expected = torch.tensor(float(expected), dtype=torch.float64)
         dtype = None if dtype == "same" else dtype
-    where = _where(call, inputs) + (N_(f"\n  (output {part})") if part else "")
+    def where() -> str:
+        return _where(call, inputs) + (N_(f"\n  (output {part})") if part else "")
+
     want_dtype = expected.dtype if dtype == "same" else dtype
     try:
         got = expect_tensor(got, call=call, inputs=inputs, shape=tuple(expected.shape),
@@ -313,14 +317,14 @@ def expect_close(got: Any, expected: Any, *, call: str | None = None, inputs: Ma
                             device=expected.device if check_device else None,
                             finite=bool(torch.isfinite(expected).all()) if expected.is_floating_point() else False)
     except GradingFailure as f:
-        raise GradingFailure(f.feedback.replace(_where(call, inputs), where, 1)
+        raise GradingFailure(f.feedback.replace(_where(call, inputs), where(), 1)
                              + hint_for(got, mistakes, rtol, atol)) from None
     mask = _close_mask(got, expected, rtol, atol)
     if bool(mask.all()):
         return
     wide = torch.complex128 if got.is_complex() or expected.is_complex() else torch.float64
     g, e = got.detach().to("cpu", wide), expected.detach().to("cpu", wide)
-    text = where
+    text = where()
     if expected.dim() == 0:
         text += (f"\n  returned {_num(g.item())}, expected {_num(e.item())}; "
                  f"{_off_by(g.item(), e.item(), rtol, atol)}")

@@ -11,10 +11,12 @@ Life cycle (messages on the two pipes named in GMGRADE_FDS):
    up, reply ``ready``;
 2. ``load``: execute the submission's cells into a module, reply ``loaded`` with the
    functions it defines and notes about cells that failed or ran long;
-3. one child process per test, forked ahead of time: it waits for ``fork`` (the test's
-   CPU limit and seed), then serves ``call`` messages until ``end``, so one test cannot
-   leave state behind for the next; when the child is gone the parent kills anything it
-   left running, empties the scratch folder, replies ``done`` and forks the next child.
+3. one child process per test, so one test cannot leave state behind for the next: it
+   waits for ``fork`` (the test's CPU limit and seed), then serves ``call`` messages until
+   ``end``; when it is gone the parent kills anything it left running, empties the
+   scratch folder, replies ``done`` and lets the next test's child begin. That child was
+   forked while the test ran (forking a process that holds torch takes milliseconds) and
+   waited, apart from it, until then.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import linecache
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -196,11 +199,11 @@ class _Null:
         return False
 
 
-def _kill_others() -> None:
-    """Inside a private pid namespace: end every process except init and us."""
-    me = os.getpid()
+def _kill_others(keep: int | None) -> None:
+    """Inside a private pid namespace: end every process except init, us and ``keep``."""
+    spared = {1, os.getpid(), keep}
     for _ in range(50):
-        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in spared]
         if not others:
             return
         for pid in others:
@@ -222,14 +225,20 @@ def _reset_scratch(scratch: str) -> None:
     os.chdir(scratch)
 
 
-def _seed_everything(seed: int) -> None:
-    """The same seeds for the student's unseeded randomness on every run of a test."""
+def seed_everything(seed: int) -> None:
+    """The same seeds for unseeded randomness (torch, random, numpy) on every run of a test.
+
+    Not torch.manual_seed: for each accelerator backend not initialised yet it queues the
+    seed together with a formatted call stack (a millisecond or more per test under
+    pytest); only the CPU and, where there is one, CUDA matter here."""
     import random
 
     import numpy
     import torch
 
-    torch.manual_seed(seed)
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
     random.seed(seed)
     numpy.random.seed(seed % 2**32)
 
@@ -250,16 +259,15 @@ def _expect(inp, op: str, code: int = 0) -> dict:
 
 
 def serve_test(module, inp, out) -> None:
-    """Body of a per-test child, forked before the grader asks for it (the fork overlaps
-    the grader's own work): wait for ``fork`` (the test's CPU limit and seed), then answer
-    calls until ``end``; never returns."""
+    """Body of a per-test child, once it may begin (see :func:`_fork_child`): wait for
+    ``fork`` (the test's CPU limit and seed), then answer calls until ``end``; never returns."""
     code = 0
     try:
         os.setpgid(0, 0)
         msg = _expect(inp, "fork", QUIT)
         cpu_seconds = int(msg.get("cpu_seconds", 60))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-        _seed_everything(int(msg.get("seed", 0)))
+        seed_everything(int(msg.get("seed", 0)))
         _send(out, {"ev": "forked"})
         _serve_calls(module, inp, out)
     except BaseException:  # noqa: BLE001
@@ -310,7 +318,7 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
     inp = io.open(req_fd, "rb", buffering=0)
     out = io.open(rep_fd, "wb", buffering=0)
     _reset_scratch(scratch)
-    _seed_everything(LOAD_SEED)  # the same start whether this process was exec'd or forked
+    seed_everything(LOAD_SEED)  # the same start whether this process was exec'd or forked
     _send(out, {"ev": "ready", "cuda": torch.cuda.is_available()})
     msg = _expect(inp, "load")
     result = load(msg)
@@ -322,19 +330,30 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
         while True:
             msg = _expect(inp, "fork")
             _serve_here(module, inp, out, int(msg.get("seed", 0)), scratch)
-    while True:  # one child per test, each forked as soon as the previous one is gone
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            serve_test(module, inp, out)
+    child = _fork_child(module, inp, out, scratch)
+    while True:  # one child per test
+        if not _release(child):  # the previous test ended it (e.g. kill(-1)), or it hangs
+            _end(child[0])
+            child = _fork_child(module, inp, out, scratch)
+            if not _release(child):  # cannot begin either: its status tells the grader
+                os.kill(child[0], signal.SIGKILL)
+        pid = child[0]
+        # The next test's child, forked now unless the clean-up below would end it: with a
+        # uid of its own, everything under that uid goes. Forking fails when the test's
+        # processes take every slot the limits allow: then it is forked after the clean-up.
+        spare = None
+        if not own_uid:
+            try:
+                spare = _fork_child(module, inp, out, scratch)
+            except OSError:
+                pass
         _, status = os.waitpid(pid, 0)
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         if pidns:
-            _kill_others()
+            _kill_others(spare[0] if spare else None)
         elif own_uid:
             # process backend with a uid of its own: everything else under this uid was
             # started by the test (daemons too, even outside our session)
@@ -343,7 +362,7 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
             except OSError:
                 pass
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == QUIT:
-            os._exit(0)
+            os._exit(0)  # the spare sees its channel close and ends too
         _reset_scratch(scratch)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
@@ -351,6 +370,61 @@ def serve(req_fd: int, rep_fd: int, *, pidns: bool, own_uid: bool, scratch: str)
         else:
             how = {"kind": "exit", "value": os.WEXITSTATUS(status)}
         _send(out, {"ev": "done", "status": how})
+        child = spare or _fork_child(module, inp, out, scratch)
+
+
+RELEASE_TIMEOUT = 2.0  # seconds a waiting child may take to confirm that it begins
+
+
+def _fork_child(module, inp, out, scratch: str) -> tuple[int, socket.socket]:
+    """Fork a test's child, which warms up, then waits for :func:`_release` before it
+    reads a request: until then the previous test may still be running."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ours, theirs = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:
+        try:
+            ours.close()
+            os.setpgid(0, 0)
+            seed_everything(LOAD_SEED)  # copies the pages seeding writes now, not in the test
+            if theirs.recv(1) != b"g":
+                os._exit(QUIT)  # the parent is gone
+            os.chdir(scratch)  # made anew since the fork
+            theirs.sendall(b"k")
+            theirs.close()
+        except BaseException:  # noqa: BLE001
+            os._exit(3)
+        serve_test(module, inp, out)
+    theirs.close()
+    ours.settimeout(RELEASE_TIMEOUT)
+    return pid, ours
+
+
+def _release(child: tuple[int, socket.socket]) -> bool:
+    """Let a waiting child begin (the previous test is over and cleaned up); False when it
+    did not confirm."""
+    try:
+        child[1].sendall(b"g")
+        return child[1].recv(1) == b"k"
+    except OSError:
+        return False
+    finally:
+        child[1].close()
+
+
+def _end(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
 
 def _serve_calls(module, inp, out) -> None:
     """Answer ``call`` messages until ``end``."""
@@ -378,7 +452,7 @@ def _serve_here(module, inp, out, seed: int, scratch: str) -> None:
     """One test without fork (compat's portable worker, on the student's own machine): its
     calls run in this process. A crash or timeout ends the worker and the grader starts a
     new one; what a test leaves in the module stays for the next test."""
-    _seed_everything(seed)
+    seed_everything(seed)
     _send(out, {"ev": "forked"})
     _serve_calls(module, inp, out)
     _reset_scratch(scratch)

@@ -393,6 +393,27 @@ def warm_up(assignments: list[str]) -> None:
     torch.nn.Linear(4, 2)(torch.ones(1, 4)).sum().backward()
 
 
+_MADV_COLLAPSE = 25
+_HUGE = 2 << 20
+
+
+def _huge_pages() -> None:
+    """Back the zygote's large anonymous mappings (the C heap holding most of Python's and
+    torch's objects) with 2 MB pages (Linux 6.1+; elsewhere this does nothing). Every fork
+    below the zygote (the student's worker, then one child per test) copies the page
+    tables of all that memory, and every exit tears them down: with huge pages that is a
+    512th of the entries, which takes milliseconds off each test's fork and exit."""
+    libc = _libc()
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    with open("/proc/self/maps") as f:
+        maps = [line.split() for line in f]
+    for fields in maps:
+        lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        lo, hi = -(-lo // _HUGE) * _HUGE, hi // _HUGE * _HUGE
+        if fields[1].startswith("rw") and (len(fields) == 5 or fields[5] == "[heap]") and hi - lo >= 2 * _HUGE:
+            libc.madvise(lo, hi - lo, _MADV_COLLAPSE)  # fails harmlessly where not supported
+
+
 def main() -> None:
     """The zygote (``python -c …``, see :func:`sandbox.start_zygote`)."""
     from autograder import worker
@@ -409,6 +430,7 @@ def main() -> None:
     nested = _probe_nested() if backend == "bwrap" else True
     threads = len(os.listdir("/proc/self/task"))
     ctl.send(json.dumps({"ev": "ready", "nested": nested, "threads": threads}).encode())
+    _huge_pages()  # while the grader starts its own side
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # intermediates are reaped by the kernel
     while True:
         try:
