@@ -22,6 +22,21 @@ from autograder.student import StudentProxy, WorkerSession
 
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="needs bubblewrap")
 
+# both students' code: the command line of every process a student can see
+PROCESSES = r'''
+def processes():
+    import os
+    seen = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    seen.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                pass
+    return seen
+'''
+
 FIRST = r'''
 import os, socket, subprocess, time
 SECRET = "first-student-secret-4711"
@@ -40,16 +55,8 @@ def leave_traces():
     subprocess.Popen(["/bin/sh", "-c", "sleep 300"], start_new_session=True)
     return os.getpid()
 def still_alive():
-    alive = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    alive.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
-            except OSError:
-                pass
-    return alive
-'''
+    return processes()
+''' + PROCESSES
 
 SECOND = r'''
 import gc, os, socket
@@ -58,15 +65,7 @@ def look():
     found["tmp"] = sorted(os.listdir("/tmp"))
     found["work"] = sorted(os.listdir("/tmp/work"))
     found["shm"] = sorted(os.listdir("/dev/shm"))
-    cmdlines = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    cmdlines.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
-            except OSError:
-                pass
-    found["processes"] = cmdlines
+    found["processes"] = processes()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect("\0gmgrade-first-student")
@@ -87,7 +86,7 @@ def fork_many(n):
             os._exit(0)
         pids.append(pid)
     return len(pids)
-'''
+''' + PROCESSES
 
 
 @pytest.fixture(scope="module")
