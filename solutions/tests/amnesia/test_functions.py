@@ -223,17 +223,21 @@ def test_ewc_penalty_lam_forms(student):
 
 
 @points(1)
-def test_ewc_penalty_zero_at_old_params(student, rng):
+def test_ewc_penalty_zero_at_old_params(student, reference, rng):
     """ewc_penalty: 0 at θ = θ*, whatever the Fisher and λ"""
     params = [torch.randn(2, 3, generator=rng, dtype=F64), torch.randn(5, generator=rng, dtype=F64)]
     fisher = [torch.rand(2, 3, generator=rng, dtype=F64) + 1, torch.rand(5, generator=rng, dtype=F64) + 1]
     got = student.ewc_penalty(params, [p.clone() for p in params], fisher, 4.0)
     expect_close(got, torch.tensor(0.0, dtype=F64), call="ewc_penalty(params, old_params=params, fisher, 4)",
                  atol=1e-12)
+    # credited only with a right answer away from θ* too (a constant 0 is zero there as well)
+    old = [p + 1 for p in params]
+    expect_right_answer(student.ewc_penalty(params, old, fisher, 4.0), reference.ewc_penalty(params, old, fisher, 4.0),
+                        call="ewc_penalty(params, old_params=params + 1, fisher, 4)")
 
 
 @given(scale=st.sampled_from([0.5, 2.0, 10.0]), seed=st.integers(0, 50))
-def test_ewc_penalty_linear_in_lam(student, scale, seed):
+def test_ewc_penalty_linear_in_lam(student, reference, scale, seed):
     """ewc_penalty: multiplying lam by s multiplies the penalty by s"""
     gen = torch.Generator().manual_seed(seed)
     params = [torch.randn(3, generator=gen, dtype=F64)]
@@ -242,6 +246,8 @@ def test_ewc_penalty_linear_in_lam(student, scale, seed):
     one = student.ewc_penalty(params, old, fisher, 1.0)
     scaled = student.ewc_penalty(params, old, fisher, scale)
     expect_tensor(one, call="ewc_penalty(…, lam=1)", shape=(), dtype=F64)
+    # credited only with a right answer (a constant 0 is linear in lam too)
+    expect_right_answer(one, reference.ewc_penalty(params, old, fisher, 1.0), call="ewc_penalty(…, lam=1)")
     expect_close(scaled, one * scale, call=f"ewc_penalty(…, lam={scale}) against {scale} × ewc_penalty(…, lam=1)",
                  rtol=1e-9, atol=1e-12)
 
