@@ -387,6 +387,20 @@ def expect_right_answer(got: Any, want: Any, *, call: str | None = None,
              "function say what is wrong.")
 
 
+def expect_inputs_kept(student: Any, fn: str, args: tuple, names: list[str], advice: str,
+                       reference: Any = None) -> None:
+    """``fn(*args)`` leaves every argument as it was (``names``: the arguments' names, for the
+    message, which ends with ``advice``) and, where ``reference`` is given, returns the
+    reference's answer too (:func:`expect_right_answer`). No ``reference`` for a function
+    that draws random numbers: any order of drawing is right."""
+    got, mutated = student.call_checking_inputs(fn, *args)
+    call = f"{fn}({', '.join(names)})"
+    changed = ", ".join(names[i] for i in mutated if i < len(names))
+    expect(not mutated, f"{call} modified its input(s) {changed} in place; {advice}")
+    if reference is not None:
+        expect_right_answer(got, getattr(reference, fn)(*args), call=call, inputs=dict(zip(names, args)))
+
+
 # --------------------------------------------------------------------------- upstream mistakes
 
 
