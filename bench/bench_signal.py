@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import config  # noqa: E402
+from autograder import config, contracts  # noqa: E402
 from autograder.batch import grade_one_isolated  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.mistakes import load, materialise, test_function  # noqa: E402
@@ -39,10 +39,16 @@ from autograder.warm import WarmRunner, WorkerPlan, course_imports  # noqa: E402
 
 
 def public_tests(course: Course, name: str) -> set[str]:
-    """The names of the public test functions of ``name``."""
-    return {node.name for path in course.public_tests(name)
-            for node in ast.parse(path.read_text(encoding="utf-8")).body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test")}
+    """The names of the public test functions of ``name``: those written in its public test
+    files and those the engine generates from its public ``contract.toml``."""
+    names: set[str] = set()
+    for path in course.public_tests(name):
+        if path.suffix == ".toml":
+            names |= {t for t in vars(contracts.module(path)) if t.startswith("test")}
+        else:
+            names |= {node.name for node in ast.parse(path.read_text(encoding="utf-8")).body
+                      if isinstance(node, ast.FunctionDef) and node.name.startswith("test")}
+    return names
 
 
 def measure(course: Course, names: list[str], jobs: int) -> dict[str, list[dict]]:
@@ -50,6 +56,7 @@ def measure(course: Course, names: list[str], jobs: int) -> dict[str, list[dict]
     (points lost with public + hidden tests), hint (its hint in the graded feedback)."""
     base = config.load({}, course.root).grade_options(include_hidden=True)
     rows: dict[str, list[dict]] = {name: [] for name in names}
+    public = {name: public_tests(course, name) for name in names}
     with tempfile.TemporaryDirectory(prefix="gmgrade-signal-") as tmp, \
             WarmRunner(course_imports(course, names), WorkerPlan.of(base, names)) as warm, \
             ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -60,7 +67,6 @@ def measure(course: Course, names: list[str], jobs: int) -> dict[str, list[dict]
                 path.write_text(materialise(course, name, m.id), encoding="utf-8")
                 label = f"mistake_{m.id}"
                 jobs_of.append((name, m, pool.submit(grade_one_isolated, course, name, label, path, base, warm)))
-        public = {name: public_tests(course, name) for name in names}
         for name, m, full in jobs_of:
             f = full.result()[0]
             feedback = "\n".join(t.output for t in f.tests) + "\n" + (f.error or "")
