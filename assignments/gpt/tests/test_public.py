@@ -168,6 +168,95 @@ def describe_ids(value):
     return value.tolist() if isinstance(value, torch.Tensor) else repr(value)
 
 
+# ------------------------------------------------------------ the sampling distribution
+# Many identical rows drawn in one call with a seeded generator: the share of each token must be
+# within FREQ_TOL of its probability (at most 5 standard errors at N_DRAWS = 4000, so a correct
+# sampler, however it draws, fails about once in a million runs; the slips below are 0.1 to 0.6 away).
+N_DRAWS = 4000
+FREQ_TOL = 0.045
+
+
+def sampling_probs(logits, temperature=1.0, top_k=None, top_p=None, steps=("temperature", "top_k", "top_p")):
+    """The distribution sample_next draws from (1-D logits), its steps done in the order ``steps``."""
+    x = logits.double()
+    for step in steps:
+        if step == "temperature":
+            x = x / temperature
+        elif step == "top_k" and top_k is not None:
+            x = x.masked_fill(x < torch.topk(x, top_k).values[-1], NEG_INF)
+        elif step == "top_p" and top_p is not None:
+            probs, order = torch.sort(x.softmax(-1), descending=True)
+            before = torch.empty_like(probs).scatter(0, order, probs.cumsum(0) - probs)
+            x = x.masked_fill(before >= top_p, NEG_INF)
+    return x.softmax(-1)
+
+
+def expect_frequencies(draws, probs, *, call, logits, slips):
+    """Fail unless the shares of the tokens in ``draws`` (N_DRAWS,) are close to ``probs``; the
+    hint of the first slip whose distribution the shares are close to instead."""
+    expect_tensor(draws, call=call, shape=(N_DRAWS,), dtype=torch.int64, shape_note="(B,)")
+    V = probs.numel()
+    expect(bool(((draws >= 0) & (draws < V)).all()), f"{call}\n  returned ids outside 0 … {V - 1}")
+    share = torch.bincount(draws.cpu(), minlength=V).double() / N_DRAWS
+    if float((share - probs).abs().max()) <= FREQ_TOL:
+        return
+    table = "\n".join(f"    token {v}: drawn {share[v].item():.3f} of the time, probability {probs[v].item():.3f}"
+                      for v in range(V))
+    hint = next((f"\n  Hint: {h}" for h, q in slips.items() if float((share - q).abs().max()) <= FREQ_TOL), "")
+    fail(f"{call}\n  on {N_DRAWS} identical rows with logits {[round(v, 3) for v in logits.tolist()]}, "
+         f"the tokens were drawn this often:\n{table}{hint}")
+
+
+ROW = torch.tensor([1.5, 1.0, 0.5, 0.0, -0.5, -1.0], dtype=torch.float64)
+
+
+@points(1)
+def test_sample_next_filters_in_order(student):
+    """sample_next: draws from the softmax after temperature, then top-k, then top-p"""
+    # By hand: ROW / 3 = [0.5, 0.33, 0.17, 0, -0.17, -0.33]; top_k=4 drops the last two; the
+    # softmax of the four left is [0.30, 0.25, 0.21, 0.18], whose mass before each token is
+    # 0, 0.30, 0.55, 0.77, so top_p=0.7 keeps the first three: probabilities [0.39, 0.33, 0.28, 0, 0, 0].
+    kw = dict(temperature=3.0, top_k=4, top_p=0.7)
+    draws = student.sample_next(ROW.expand(N_DRAWS, -1).clone(), **kw, generator=Helper("gpt_generator", seed=7))
+    expect_frequencies(draws, sampling_probs(ROW, **kw), logits=ROW,
+                       call="sample_next(logits, temperature=3.0, top_k=4, top_p=0.7, generator=...)", slips={
+        "the logits are multiplied by the temperature; divide them by it": sampling_probs(ROW * 9, **kw),
+        "the temperature is not applied; divide the logits by it first": sampling_probs(ROW, 1.0, 4, 0.7),
+        "top-p is applied before dividing by the temperature; the order is temperature, top-k, top-p":
+            sampling_probs(ROW, **kw, steps=("top_k", "top_p", "temperature")),
+        "top-p is applied before top-k; the order is temperature, top-k, top-p":
+            sampling_probs(ROW, **kw, steps=("temperature", "top_p", "top_k")),
+        "top_k was ignored": sampling_probs(ROW, 3.0, None, 0.7),
+        "top_p was ignored": sampling_probs(ROW, 3.0, 4, None),
+        "every draw is the arg-max: sample from the softmax probabilities (e.g. torch.multinomial) "
+        "unless temperature == 0": torch.nn.functional.one_hot(ROW.argmax(), 6).double()})
+
+
+@points(1)
+def test_sample_next_defaults_draw_from_the_softmax(student):
+    """sample_next: without options it draws from softmax(logits) (temperature=1.0, no filter)"""
+    draws = student.sample_next(ROW.expand(N_DRAWS, -1).clone(), generator=Helper("gpt_generator", seed=8))
+    expect_frequencies(draws, ROW.softmax(-1), logits=ROW, call="sample_next(logits, generator=...)", slips={
+        f"these are the draws of temperature={t}; the defaults are temperature=1.0, top_k=None, top_p=None":
+            (ROW / t).softmax(-1) for t in (0.5, 0.7, 0.8, 2.0)})
+
+
+@points(1)
+def test_generate_passes_sampling_options_on(student):
+    """generate: draws each new token with sample_next and the sampling options it was given"""
+    model = Helper("gpt_tiny_lm", vocab=8, seed=5, peak=0.0, noise=2.0, dtype="float64")
+    prompt = torch.tensor([[1, 6, 2]])
+    got = student.generate(model, prompt.expand(N_DRAWS, -1).clone(), 1, temperature=2.0, top_k=3,
+                           generator=Helper("gpt_generator", seed=9))
+    call = "generate(model, input_ids, max_new_tokens=1, temperature=2.0, top_k=3, generator=...)"
+    expect_tensor(got, call=call, shape=(N_DRAWS, 4), dtype=torch.int64, shape_note="(B, L + max_new_tokens)")
+    last = model.build()(prompt)[0, -1]  # the model's logits for the next token
+    expect_frequencies(got[:, -1], sampling_probs(last, 2.0, 3), call=call, logits=last, slips={
+        "every new token is the arg-max: generate must draw each token with "
+        "sample_next(logits[:, -1], **sampling)": torch.nn.functional.one_hot(last.argmax(), 8).double(),
+        "the sampling options were not passed on to sample_next (pass **sampling)": last.softmax(-1)})
+
+
 @points(1)
 def test_generate_greedy_known_rule(student):
     """generate: greedy decoding of a model with a known favourite next token"""
