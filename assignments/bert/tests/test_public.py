@@ -163,6 +163,61 @@ def test_masked_correction_one_edit_per_round(student):
                            "model cannot see the word it judges": wrong})
 
 
+def fake_mlm(vocab, seed, **options):
+    """The grader's fake masked LM over ``vocab`` tokens (words from 4 on), its tables seeded by ``seed``."""
+    return Helper("bert_fake_mlm", vocab_size=vocab, mask_token_id=MASK, seed=seed, banned=[0, 1, 2, 3],
+                  **options)
+
+
+@points(1)
+def test_masked_correction_tie_example(student):
+    """masked_correction: two positions tie for the lowest probability — the first one is edited"""
+    # Without its position term (positional=False) the fake LM gives positions 2 and 4 (both the
+    # word 8 between two 9s) bit-identical probabilities, the lowest of the sentence (p ≈ 0.003).
+    model = fake_mlm(12, 2, positional=False)
+    ids = torch.tensor([CLS, 9, 8, 9, 8, 9, SEP])
+    special = (ids == CLS) | (ids == SEP)
+    masked = ids.clone()
+    masked[2] = MASK
+    best = int(model.build()(masked[None])[0, 2].argmax())  # the arg-max at masked position 2 (and 4)
+    first, last = ids.clone(), ids.clone()
+    first[2], last[4] = best, best
+    expect_close(student.masked_correction(model, ids, MASK, special, 0.05, max_edits=1), first,
+                 call="masked_correction(model, input_ids, mask_token_id=3, special, threshold=0.05, max_edits=1)",
+                 inputs={"input_ids": ids, "special": special}, rtol=0, atol=0, mistakes={
+                     "positions 2 and 4 tie for the lowest probability: edit the FIRST "
+                     "(torch.argmin returns the first of equal minima)": last})
+
+
+@points(1)
+def test_masked_correction_defaults(student):
+    """masked_correction: threshold=0.05 and max_edits=None (as many edits as non-special positions)"""
+    # Sentences on which the fake LM's answer depends on the threshold (0.02, 0.05 and 0.1 give three
+    # different corrections) and on the number of edits (it still wants a 6th edit after the 5th).
+    model = fake_mlm(10, 1)
+    ids = torch.tensor([CLS, 4, 7, 9, 4, 6, 7, SEP])
+    special = (ids == CLS) | (ids == SEP)
+    default = student.masked_correction(model, ids, MASK, special)
+    explicit = student.masked_correction(model, ids, MASK, special, 0.05)
+    expect(torch.equal(default, explicit) if isinstance(default, torch.Tensor) else False,
+           f"masked_correction(model, input_ids, mask_token_id=3, special) returned {describe(default)}, "
+           f"but with threshold=0.05 it returns {describe(explicit)}, on input_ids = {ids.tolist()}; "
+           "the default threshold is 0.05.")
+    ids = torch.tensor([CLS, 6, 7, 9, 4, 5, SEP])  # 5 non-special positions
+    special = (ids == CLS) | (ids == SEP)
+    default = student.masked_correction(model, ids, MASK, special, 0.1)
+    explicit = student.masked_correction(model, ids, MASK, special, 0.1, max_edits=5)
+    expect(torch.equal(default, explicit) if isinstance(default, torch.Tensor) else False,
+           f"masked_correction(model, input_ids, mask_token_id=3, special, threshold=0.1) returned "
+           f"{describe(default)}, but with max_edits=5 it returns {describe(explicit)}, on input_ids = "
+           f"{ids.tolist()}; max_edits=None means at most as many edits as there are NON-SPECIAL "
+           "positions (5 here), not len(input_ids) and not 'until nothing qualifies'.")
+
+
+def describe(value):
+    return value.tolist() if isinstance(value, torch.Tensor) else repr(value)
+
+
 CORRECT = ["私は野菜が好きだ", "父は肉が嫌いだ", "彼女の好きな飲み物はお茶だ", "兄は毎朝ご飯を食べる",
            "母は店で魚を買った", "友達はパンがとても好きだ"]
 
@@ -195,3 +250,19 @@ def test_correct_sentence_lecture_example(student):
            + "\n  Hint: change a token only where its probability at its MASKED position is below "
            "the threshold (masked_correction); the one-pass arg-max of the unmasked sentence "
            "rewrites correct words too")
+
+
+@points(1)
+@pytest.mark.slow
+@timeout(60)
+def test_correct_sentence_threshold_example(student):
+    """correct_sentence: threshold=1e-6 leaves 「母は毎朝牛乳が飲む」 alone (no token is that improbable)"""
+    tokenizer, model = Helper("bert_ja_tokenizer"), Helper("bert_ja_model")
+    text = "母は毎朝牛乳が飲む"
+    got = student.correct_sentence(text, tokenizer, model, threshold=1e-6)
+    hint = ""
+    if got != text and got == student.correct_sentence(text, tokenizer, model):
+        hint = "\n  Hint: this is what the default threshold 0.05 gives; pass `threshold` on to masked_correction"
+    expect(got == text, f"correct_sentence('{text}', course_tokenizer, course_model, threshold=1e-6) returned "
+           f"{got!r}; expected the sentence unchanged: no token of it has a probability below 1e-6 at its "
+           f"masked position.{hint}")
