@@ -224,6 +224,37 @@ def test_fit_gmm_one_iteration_by_hand(student):
 
 
 @points(1)
+def test_fit_gmm_defaults_example(student):
+    """fit_gmm: without n_iter, tol and reg_covar it does what n_iter=100, tol=1e-6, reg_covar=1e-6 do"""
+    # Two overlapping clusters at the scale 0.01 (covariances of about 1e-4, which reg_covar=1e-6
+    # changes by a percent), on which EM still improves by more than 1e-5 at every one of 100
+    # iterations: each of the three defaults changes the result.
+    gen = torch.Generator().manual_seed(1)
+    x = 0.01 * torch.cat([torch.randn(50, 2, generator=gen, dtype=F64),
+                          torch.randn(50, 2, generator=gen, dtype=F64) + torch.tensor([1.5, 0.0], dtype=F64)])
+    args = (x, torch.tensor([0.5, 0.5], dtype=F64), 0.01 * torch.tensor([[0.0, 1.0], [0.0, -1.0]], dtype=F64),
+            1e-4 * EYE.repeat(2, 1, 1))
+    call = "fit_gmm(x, weights, means, covs)"
+    inputs = {"x": x}
+
+    def fitted(call, **options):
+        got = expect_tuple(student.fit_gmm(*args, **options), 4, call=call, inputs=inputs)
+        return [expect_tensor(v, call=f"{call} {name}", inputs=inputs, dtype=F64)
+                for name, v in zip(("weights", "means", "covs", "history"), got)]
+
+    default = fitted(call)
+    explicit = fitted("fit_gmm(x, weights, means, covs, n_iter=100, tol=1e-6, reg_covar=1e-6)",
+                      n_iter=100, tol=1e-6, reg_covar=1e-6)
+    runs = [default[3].numel() - 1, explicit[3].numel() - 1]
+    same = runs[0] == runs[1] and all(a.shape == b.shape and torch.allclose(a, b, rtol=1e-9, atol=0.0)
+                                      for a, b in zip(default, explicit))
+    why = (f"it ran {runs[0]} iterations, and {runs[1]} with n_iter=100, tol=1e-6, reg_covar=1e-6"
+           if runs[0] != runs[1] else "its parameters differ from those of n_iter=100, tol=1e-6, reg_covar=1e-6")
+    expect(same, f"{call} on two overlapping clusters at the scale 0.01: {why}. Check the defaults in your "
+           "signature: n_iter=100, tol=1e-6, reg_covar=1e-6 (and pass reg_covar on to every m_step).")
+
+
+@points(1)
 def test_fit_gmm_stops_when_converged(student):
     """fit_gmm: on two far-apart clusters the 2nd iteration changes nothing: tol=1e-3 stops after it"""
     w0, c0 = torch.tensor([0.5, 0.5], dtype=F64), EYE.repeat(2, 1, 1)
