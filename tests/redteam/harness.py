@@ -49,8 +49,10 @@ HONEST = re.compile(r"honest part:\s*(\d+(?:\.\d+)?)\s*points?", re.IGNORECASE)
 # ``A | B`` accepts either text (where a busy machine may turn a stop into a timeout)
 PROOF = re.compile(r"^\s*proof(?: \((?P<entry>[^)]+)\))?:\s*(?P<text>.+?)\s*$", re.MULTILINE)
 
-# Options for the batch: short time limits and a reduced memory limit keep the run short.
-OPTIONS = dict(timeout=3.0, memory_mb=1536, device="cpu", load_timeout=10.0, cell_timeout=3.0,
+# Options for the batch: short time limits and a reduced memory limit keep the run short. Loading
+# gets more room than a test (20 s): four submissions start at once on a CI machine of two cores,
+# and an attack's honest part is only reached once its file has loaded.
+OPTIONS = dict(timeout=3.0, memory_mb=1536, device="cpu", load_timeout=20.0, cell_timeout=3.0,
                max_examples=10)
 JOBS = 4
 WALL_LIMIT = int(os.environ.get("RT_WALL_LIMIT", "900"))  # the whole batch: a hang fails the suite
@@ -121,9 +123,11 @@ def missing_proofs(attack: Attack, rows: list[tuple[str, dict | None]]) -> list[
         if data is not None and entry != BYSTANDER and abs(data["score"] - attack.honest) > 1e-9:
             passed = [t["name"] for t in data["tests"] if t["score"] > 0]
             why = next((t["output"] for t in data["tests"] if t["score"] == 0 and t.get("output")), "")
+            extra = data.get("extra_data", {})  # results.json is in Gradescope's format
             missing.append(f"{entry}: scored {data['score']}, not exactly its honest part "
                            f"({attack.honest}); tests that scored: {passed}; status "
-                           f"{data.get('status')!r}, error {data.get('error')!r}, first failure: "
+                           f"{extra.get('status')!r}, error {extra.get('error')!r}, notes "
+                           f"{extra.get('notes')!r}, {data.get('execution_time')} s; first failure: "
                            f"{why[:400]!r}")
     return missing
 

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from autograder import sandbox, submission
+from autograder import report, sandbox, submission
 from tests.redteam import harness
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def _defused(attack: harness.Attack, old: str, new: str) -> harness.Attack:
 
 @pytest.fixture(scope="module")
 def graded():
-    """attack name -> (attack, [(entry, results.json)]) for the originals and their copies."""
+    """attack name -> (attack, [(entry, results.json)], staff logs) for the originals and their copies."""
     by_name = {a.name: a for a in harness.all_attacks()}
     originals = [by_name[name] for name, _, _ in DEFUSALS]
     attacks = originals + [_defused(by_name[name], old, new) for name, old, new in DEFUSALS]
@@ -47,24 +47,29 @@ def graded():
         harness.execute(run)
         assert run.proc.returncode == 0, run.proc.stderr[-3000:]
         rows: dict[str, list] = {}
+        logs: dict[str, str] = {}
         for sid, path in submission.batch_entries(run.ctx.batch):
             f = run.ctx.out / sid / "results.json"
             data = json.loads(f.read_text()) if f.exists() else None
             rows.setdefault(run.entry_to_attack[path.name], []).append((path.name, data))
-        yield {a.name: (a, rows.get(a.name, [])) for a in attacks}
+            log = report.staff_file(run.ctx.out, sid, ".log")
+            logs[run.entry_to_attack[path.name]] = logs.get(run.entry_to_attack[path.name], "") + (
+                f"--- {log.name}\n{log.read_text()[-3000:]}\n" if log.exists() else "")
+        yield {a.name: (a, rows.get(a.name, []), logs.get(a.name, "")) for a in attacks}
     finally:
         harness.cleanup(run)
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in DEFUSALS])
 def test_the_original_shows_its_proofs(graded, name):
-    attack, rows = graded[name]
-    assert harness.missing_proofs(attack, rows) == []
+    attack, rows, logs = graded[name]
+    missing = harness.missing_proofs(attack, rows)
+    assert missing == [], f"{missing}\nthe grader's staff log:\n{logs}"
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in DEFUSALS])
 def test_a_defused_copy_is_reported(graded, name):
-    attack, rows = graded[f"{name}_defused"]
+    attack, rows, _ = graded[f"{name}_defused"]
     missing = harness.missing_proofs(attack, rows)
     assert missing, f"{attack.name} was defused, yet the liveness check found every proof"
     assert all(line.startswith(f"{attack.name}.py: ") for line in missing), missing
