@@ -135,10 +135,12 @@ def test_flow_log_prob_one_layer(student):
 
 @points(1)
 def test_flow_log_prob_permutation(student):
-    """flow_log_prob: the layer permutes the features first (h = x[:, perm])"""
-    got = student.flow_log_prob(X, [(1, S_NET, T_NET, PERM)])
+    """flow_log_prob: the layer permutes the features first (h = x[:, perm]), leaving x as it was"""
+    got, mutated = student.call_checking_inputs("flow_log_prob", X, [(1, S_NET, T_NET, PERM)])
     expect_close(got, _log_prob(X, PERM), call="flow_log_prob(x, [(1, s_net, t_net, perm)])",
                  inputs={"x": X, "perm": PERM}, rtol=1e-6, mistakes=_log_prob_slips(X, PERM))
+    expect(0 not in mutated, "flow_log_prob(x, [(1, s_net, t_net, perm)]) modified x in place (e.g. h[:] = "
+           "h[:, perm] writes into x); permute and transform copies (h = x[:, perm] makes one), never write into x")
 
 
 @points(1)

@@ -183,3 +183,17 @@ def test_value_at_optimum_examples(student):
     expect_close(student.value_at_optimum(p, q), want,
                  call="value_at_optimum(p_data, p_model)", inputs={"p_data": p, "p_model": q}, atol=1e-9,
                  mistakes=value_slips(p, q, want))
+
+
+@points(1)
+def test_value_at_optimum_two_batch_dims(student):
+    """value_at_optimum: inputs of shape (2, 2, 3) give (2, 2): only the last dim is summed"""
+    p = torch.tensor([[[0.25, 0.75, 0.0], [0.5, 0.5, 0.0]], [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]], dtype=torch.float64)
+    q = torch.tensor([[[0.25, 0.75, 0.0], [0.0, 0.0, 1.0]], [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]]], dtype=torch.float64)
+    # the distributions of test_value_at_optimum_examples, two by two
+    want = torch.tensor([[-LOG4, 0.0], [0.0, math.log(2 / 3) + 0.5 * math.log(1 / 3)]], dtype=torch.float64)
+    call = "value_at_optimum(p_data, p_model) with inputs of shape (2, 2, 3)"
+    got = expect_tensor(student.value_at_optimum(p, q), call=call, inputs={"p_data": p, "p_model": q}, shape=(2, 2),
+                        dtype=torch.float64, shape_note="(...): one value per distribution, summed over the last dim "
+                        "(dim=-1, not dim=1)")
+    expect_close(got, want, call=call, inputs={"p_data": p, "p_model": q}, atol=1e-9)
