@@ -76,6 +76,18 @@ def test_reparameterize_sample_dims(student):
     expect_close(got, eps, call="reparameterize(mu=0, log_var=0, eps)", rtol=1e-6)
 
 
+@points(1)
+def test_reparameterize_draws_noise_when_eps_is_none(student):
+    """reparameterize: without eps, mu = 0 and log_var = 0 give z = ε, a fresh N(0, 1) draw in every entry"""
+    mu, lv = torch.zeros(4, 3, dtype=F64), torch.zeros(4, 3, dtype=F64)
+    call = "reparameterize(mu=zeros(4, 3), log_var=zeros(4, 3)) (eps=None)"
+    z = expect_tensor(student.reparameterize(mu, lv), call=call, shape=(4, 3), dtype=F64)
+    rows, cols = z.unique(dim=0).shape[0], z.T.unique(dim=0).shape[0]
+    expect(rows == 4 and cols == 3, f"{call} returned {z.tolist()}: {rows} distinct rows of 4 and {cols} distinct "
+           "columns of 3; ε ~ N(0, I) has the shape of mu, one independent draw per entry "
+           "(torch.randn_like(mu)), not one vector shared by the batch or one number per row.")
+
+
 def _kl(mu, lv, scale=0.5, reduce="sum"):
     # KL(N(μ, σ²) ‖ N(0, 1)) per row; scale and reduce let a test name the usual slips
     return scale * getattr(mu**2 + lv.exp() - 1 - lv, reduce)(-1)
