@@ -280,7 +280,7 @@ Finish = Callable[[str, str, SubmissionResult, str], None]
 def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]], opts: GradeOptions,
                finish: Finish, *, jobs: int, grade_fn: Callable[..., tuple[SubmissionResult, str]],
                note: Callable[[str], None]) -> None:
-    warm = (WarmRunner(course_imports(course, [assignment]), WorkerPlan.of(opts, [assignment]), note)
+    warm = (WarmRunner(course_imports(course, [assignment]), WorkerPlan.of(opts, course, [assignment]), note)
             if grade_fn is grade_one_isolated and len(todo) > 1 else None)
     extra = {"warm": warm} if warm is not None else {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -307,7 +307,8 @@ def _run_local(course: Course, assignment: str, todo: list[tuple[str, Path, str]
 
 def pack_course(course: Course, assignment: str) -> bytes:
     """The course material grading ``assignment`` needs (:meth:`Course.grading_files`), as zip
-    bytes; the engine and its helpers come from gmgrade installed on each node."""
+    bytes (the assignment's helpers among them); the engine comes from gmgrade installed on
+    each node."""
     members = [(p, p.relative_to(course.root).as_posix()) for p in course.grading_files(assignment)]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
@@ -374,7 +375,7 @@ class NodeGrader:
         self._assignment = assignment
         self._opts = GradeOptions(**options)
         self._warm = WarmRunner(course_imports(self._course, [assignment]),
-                                WorkerPlan.of(self._opts, [assignment]))
+                                WorkerPlan.of(self._opts, self._course, [assignment]))
 
     def grade(self, student: str, packed: dict) -> dict:
         """Unpack one submission in a private folder and grade it there."""

@@ -7,7 +7,8 @@ with the public bundle:
 
 - ``autograder/locale/LANG/LC_MESSAGES/gmgrade.po``: the engine's messages;
 - ``assignments/NAME/locale/LANG/LC_MESSAGES/NAME.po``: the public tests' titles and
-  messages and the notebook's text (released with the assignment);
+  messages, the messages of its helpers (``assignments/NAME/helpers.py``) and the
+  notebook's text (released with the assignment);
 - ``solutions/locale/LANG/LC_MESSAGES/NAME.po``: the hidden tests' (never released).
 
 An f-string becomes a template: each ``{expression}`` a named ``{placeholder}``
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from autograder.course import Course
 from autograder.options import LANGS as _ALL
 
 if TYPE_CHECKING:
@@ -196,7 +198,7 @@ def domains() -> dict[tuple[Path, str], list[Message]]:
     engine = [m for mod in ENGINE_MODULES
               for m in python_messages(ROOT / "autograder" / f"{mod}.py", titles=False)]
     engine += [m for p in sorted((ROOT / "autograder" / "helpers").glob("*.py"))
-               for m in python_messages(p, titles=False)]
+               for m in python_messages(p, titles=False)]  # the registry, the shared helpers
     engine += [m for p in sorted((ROOT / "autograder").glob("*.py")) if p.stem not in ENGINE_MODULES
                for m in marked_messages(p)]
     out = {(ROOT / "autograder" / "locale", ENGINE_DOMAIN): engine}
@@ -204,6 +206,7 @@ def domains() -> dict[tuple[Path, str], list[Message]]:
     for name in _assignments():
         home = ROOT / "assignments" / name
         public = [m for p in sorted((home / "tests").glob("*.py")) for m in python_messages(p, titles=True)]
+        public += [m for p in Course(ROOT).helper_files(name) for m in python_messages(p, titles=False)]
         public += [m for p in sorted(home.glob("*.ipynb")) for m in notebook_messages(p)]
         hidden = [m for p in sorted((ROOT / "solutions" / "tests" / name).glob("*.py"))
                   for m in python_messages(p, titles=True)]

@@ -172,7 +172,7 @@ def cmd_check(args: argparse.Namespace, course: Course, cfg: config.Config) -> i
     from autograder import sandbox
 
     # the worker imports torch while this process imports torch and the tests
-    early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device)
+    early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device, course.helper_files(args.assignment))
     from autograder import report
     from autograder.runner import GraderUnavailable, grade_cells
 

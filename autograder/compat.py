@@ -121,6 +121,7 @@ class PortableWorker:
 def start_portable(spec) -> PortableWorker:
     """Start the worker for ``spec`` (a ``sandbox.SandboxSpec``) as a plain child process."""
     import autograder
+    from autograder.helpers import worker_env
 
     scratch = tempfile.mkdtemp(prefix="gmgrade-worker-")
     env = dict(os.environ)  # the student's own environment: where their PyTorch is (Colab: PYTHONPATH)
@@ -134,6 +135,7 @@ def start_portable(spec) -> PortableWorker:
         "TEMP": scratch,
         "TMP": scratch,
     })
+    env.update(worker_env(str(f) for f in spec.helpers))
     if spec.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
     root = os.path.dirname(os.path.dirname(os.path.abspath(autograder.__file__)))

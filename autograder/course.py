@@ -5,6 +5,7 @@ A course folder holds::
     assignments/NAME/NAME.py          skeleton (public, generated from the solution)
     assignments/NAME/NAME.ipynb       student notebook (public, generated)
     assignments/NAME/tests/test_*.py  public tests (students run them with `gmgrade check`)
+    assignments/NAME/helpers.py       grader-provided objects (public, optional; autograder.helpers)
     solutions/NAME.py                 hidden reference, with BEGIN/END SOLUTION markers
     solutions/tests/NAME/test_*.py    hidden tests
     solutions/mistakes/NAME.toml      known mistakes, as edits of the reference (each must lose points)
@@ -112,12 +113,17 @@ class Course:
     def notebook(self, name: str) -> Path:
         return self.root / MARKER / name / f"{name}.ipynb"
 
+    def helper_files(self, name: str) -> list[Path]:
+        """The file of ``name``'s grader-provided objects (:mod:`autograder.helpers`), if it has one."""
+        path = self.root / MARKER / name / "helpers.py"
+        return [path] if path.is_file() else []
+
     def grading_files(self, name: str) -> list[Path]:
-        """What grading ``name`` reads from the course folder: its skeleton and public tests,
-        its reference and hidden tests, and the course's ``pyproject.toml`` (``[tool.gmgrade]``).
-        The one list behind a batch's fingerprints, the files a Ray node receives, the
-        Gradescope and otter exports and the modules a warm template imports."""
-        files = [self.skeleton(name), *self.public_tests(name)]
+        """What grading ``name`` reads from the course folder: its skeleton, public tests and
+        helpers, its reference and hidden tests, and the course's ``pyproject.toml``
+        (``[tool.gmgrade]``). The one list behind a batch's fingerprints, the files a Ray node
+        receives, the Gradescope and otter exports and the modules a warm template imports."""
+        files = [self.skeleton(name), *self.public_tests(name), *self.helper_files(name)]
         sol = self.solution(name)
         files += ([sol] if sol else []) + self.hidden_tests(name)
         files += self.catalogues(name)

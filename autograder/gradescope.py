@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
         # the course's [tool.gmgrade] (its pyproject.toml is in the zip) and GMGRADE_* variables
         cfg = config.load({}, course.root)
         i18n.use(cfg.language())
-        early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device)
+        early = sandbox.start_early(cfg.sandbox, cfg.memory, cfg.device, course.helper_files(name))
         opts = cfg.grade_options(include_hidden=True)
         from autograder.runner import grade_path
 

@@ -90,9 +90,11 @@ def collect_tests(course: Course, assignment: str) -> list[dict]:
     """The tests ``gmgrade grade`` runs (public + hidden), without running them."""
     import pytest
 
+    from autograder import helpers
     from autograder.plugin import GradingPlugin
     from autograder.options import GradeOptions
 
+    helpers.use(course.root)  # the tests import this course's helpers
     files = course.public_tests(assignment) + course.hidden_tests(assignment)
     plugin = GradingPlugin(assignment=assignment, public_dirs=[course.public_dir(assignment)],
                            make_student=None, reference_path=course.solution(assignment),

@@ -2,7 +2,8 @@
 
 The bundle is built from an allow-list, never by copying the course and deleting:
 the engine package (public by construction: it runs inside the sandbox), and for each
-assignment its skeleton, notebook and public tests, plus a student README and a small
+assignment its skeleton, notebook, public tests and the other files of its public folder
+(its helpers, ``assignments/NAME/helpers.py``, among them), plus a student README and a small
 ``pyproject.toml`` so that ``pip install .`` gives students ``gmgrade check`` and the
 in-notebook ``check``. The public material is also packaged as ``gmgrade_course``, so that
 a bundle installed with one ``pip install URL`` line (Colab: no folder at hand) still finds
@@ -176,13 +177,15 @@ def leaks(course: Course, bundle: Path) -> list[str]:
     Hidden material: every line of ``solutions/`` (references, correct alternatives, hidden tests) long
     enough to be distinctive, minus the lines the published skeletons and public tests
     contain themselves (docstrings and signatures are shared on purpose). A hidden test
-    may share a line with the public engine (e.g. a helper call); answers may not.
+    may share a line with the public engine or an assignment's helpers (e.g. a helper
+    call); answers may not.
     """
     import autograder
 
     public = _lines([f for n in course.assignments()
                      for f in (course.skeleton(n), *course.public_tests(n))])
-    engine = _lines(Path(autograder.__file__).parent.rglob("*.py"))
+    engine = _lines([*Path(autograder.__file__).parent.rglob("*.py"),
+                     *(f for n in course.assignments() for f in course.helper_files(n))])
     hidden: dict[str, str] = {}
     for f in sorted((course.root / "solutions").rglob("*.py")):
         is_test = "tests" in f.relative_to(course.root).parts

@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
-from autograder import sandbox, submission
+from autograder import helpers, sandbox, submission
 from autograder.course import Course, CourseError
 from autograder.errors import GraderError, TestsNotCollected
 from autograder.options import GradeOptions
@@ -53,6 +53,7 @@ to make its ``student``; returns the plugin holding what was expected and each t
 
 def make_plugin(course: Course, assignment: str, opts: GradeOptions,
                 make_student: Callable[[], StudentProxy] | None) -> GradingPlugin:
+    helpers.use(course.root)  # the tests build and import this course's helpers
     return GradingPlugin(
         assignment=assignment, public_dirs=[course.public_dir(assignment)],
         make_student=make_student,
@@ -113,7 +114,8 @@ def grade_cells(course: Course, assignment: str, sub: submission.Submission,
     src.write_text(sub.source, encoding="utf-8")
     os.chmod(src, 0o444)
     spec = sandbox.SandboxSpec(backend=backend, submission=src, device=opts.device,
-                               limits=sandbox.Limits(memory_mb=opts.memory_mb))
+                               limits=sandbox.Limits(memory_mb=opts.memory_mb),
+                               helpers=tuple(course.helper_files(assignment)))
     filename = f"/submission/{assignment}.py" if backend == "bwrap" else str(src)
     session = WorkerSession(spec, sub.cells, assignment, filename=filename,
                             cell_timeout=opts.cell_timeout, load_timeout=opts.load_timeout,

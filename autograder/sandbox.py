@@ -6,9 +6,11 @@
     processes;
   * a file system made only of read-only binds of the system (``/usr``, ``/etc``
     minus nothing secret is needed), the Python installation, the ``autograder``
-    package (public engine code, no tests, no solutions) and the one submission
-    file; ``/tmp`` is a private tmpfs; nothing else — not the course folder with
-    ``solutions/`` and hidden tests, not the output folder, not other students;
+    package (public engine code, no tests, no solutions), the public helpers file of
+    each assignment graded (``assignments/NAME/helpers.py``, see
+    :mod:`autograder.helpers`) and the one submission file; ``/tmp`` is a private tmpfs;
+    nothing else — not the course folder with ``solutions/`` and hidden tests, not the
+    output folder, not other students;
   * ``--die-with-parent`` and ``--new-session``; when the grader kills the sandbox every
     process inside ends with it;
   * the root, ``/dev`` and the system are read-only; the only writable places are ``/tmp``
@@ -63,6 +65,7 @@ from typing import IO, Protocol
 import autograder
 from autograder import compat
 from autograder.errors import UsageError
+from autograder.helpers import worker_env
 from autograder.options import DEFAULT_MEMORY_MB
 
 try:
@@ -209,8 +212,9 @@ def _closed_ancestor(path: str) -> str | None:
 def _rebuild_in_place(paths: list[str], stage: str) -> None:
     """Process backend as root, after :func:`_expose_to_nobody`: cover each closed folder
     above ``paths`` (e.g. /root around a Python installed in ~/.pyenv) with an empty tmpfs
-    and bind each path back at its own name, so that the sandbox's uid can run Python from
-    where it is installed while everything else in that folder stays out of sight.
+    and bind each path (a folder, or a file) back at its own name, so that the sandbox's uid
+    can run Python from where it is installed while everything else in that folder stays
+    out of sight.
     Without this the worker would run as root. Only in the child's mount namespace.
     """
     import ctypes
@@ -224,7 +228,11 @@ def _rebuild_in_place(paths: list[str], stage: str) -> None:
                 raise OSError(ctypes.get_errno(), f"tmpfs over {top} failed")  # nosuid, nodev
             covered.append(top)
     for i, p in enumerate(paths):
-        os.makedirs(p, mode=0o755, exist_ok=True)
+        if os.path.isdir(os.path.join(stage, str(i))):
+            os.makedirs(p, mode=0o755, exist_ok=True)
+        else:  # a file (a helpers file): an empty one to bind it onto
+            os.makedirs(os.path.dirname(p), mode=0o755, exist_ok=True)
+            os.close(os.open(p, os.O_CREAT | os.O_RDONLY, 0o644))
         if libc.mount(os.path.join(stage, str(i)).encode(), p.encode(), None, _MS_BIND | _MS_REC,
                       None) != 0:
             raise OSError(ctypes.get_errno(), f"bind back {p} failed")
@@ -404,6 +412,8 @@ class SandboxSpec:
     # code itself in its ``load`` message; None for a worker started before it was read)
     submission: Path | None
     device: str = "cpu"
+    # the public helpers files (``Course.helper_files``) the worker may import, bound read-only
+    helpers: tuple[Path, ...] = ()
 
 
 class WorkerProcess(Protocol):
@@ -594,6 +604,17 @@ _BOOT = (
 GRADER_ROOT = "/grader"  # where the engine is mounted inside a bwrap sandbox
 
 
+def _helpers_env(helpers: tuple[Path, ...], bwrap: bool) -> dict[str, str]:
+    """Where the worker finds the helpers files it may import (:mod:`autograder.helpers`):
+    under bwrap, where :func:`_bwrap_args` binds them; otherwise where they are."""
+    return worker_env(_inside(f) if bwrap else str(f) for f in helpers)
+
+
+def _inside(helper: Path) -> str:
+    """Where a bwrap sandbox sees the helpers file ``assignments/NAME/helpers.py``."""
+    return f"{GRADER_ROOT}/assignments/{helper.parent.name}/{helper.name}"
+
+
 def _base_env(device: str) -> dict[str, str]:
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", **compat.WORKER_ENV}
     for keep in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -626,8 +647,8 @@ class _Stage:
         return target
 
 
-def _bwrap_args(limits: Limits, device: str, submission: Path | None, stage: _Stage, *,
-                nested: bool) -> list[str]:
+def _bwrap_args(limits: Limits, device: str, submission: Path | None, helpers: tuple[Path, ...],
+                stage: _Stage, *, nested: bool) -> list[str]:
     """The bubblewrap command line (up to the program). ``nested``: for a zygote, whose
     per-student children enter namespaces of their own and load the seccomp filter
     themselves (autograder.zygote), so neither --disable-userns nor --seccomp here."""
@@ -649,6 +670,8 @@ def _bwrap_args(limits: Limits, device: str, submission: Path | None, stage: _St
         *py_binds,
         "--ro-bind", source(str(PACKAGE_DIR)), f"{GRADER_ROOT}/autograder",
     ]
+    for f in helpers:  # each file alone: nothing else of the course
+        args += ["--ro-bind", source(str(f)), _inside(f)]
     if submission is not None:
         args += ["--ro-bind", source(str(submission)), f"/submission/{submission.name}"]
     args += [
@@ -676,12 +699,13 @@ def _bwrap_args(limits: Limits, device: str, submission: Path | None, stage: _St
     return args
 
 
-def _process_stage() -> _Stage:
-    """Process backend as root: Python (or the engine) under a folder the sandbox's uid
-    cannot enter is rebuilt in place in the child's mount namespace (_rebuild_in_place)."""
+def _process_stage(helpers: tuple[Path, ...]) -> _Stage:
+    """Process backend as root: Python (or the engine, or a helpers file) under a folder the
+    sandbox's uid cannot enter is rebuilt in place in the child's mount namespace
+    (_rebuild_in_place)."""
     stage = _Stage()
     if os.geteuid() == 0 and _process_backend_can_drop():
-        for r in _python_roots() + [str(PACKAGE_DIR.parent)]:
+        for r in _python_roots() + [str(PACKAGE_DIR.parent)] + [str(f) for f in helpers]:
             if not _others_can_reach(r):
                 stage.slot(r)
     return stage
@@ -700,7 +724,7 @@ def start(spec: SandboxSpec) -> Worker:
     scratch_host: str | None = None
     if spec.backend == "bwrap":
         stage = _Stage()
-        args = _bwrap_args(limits, spec.device, spec.submission, stage, nested=False)
+        args = _bwrap_args(limits, spec.device, spec.submission, spec.helpers, stage, nested=False)
         if program is not None:
             seccomp_r, seccomp_w = os.pipe()
             os.write(seccomp_w, program)  # a few hundred bytes: fits in the pipe
@@ -716,7 +740,8 @@ def start(spec: SandboxSpec) -> Worker:
         env["TMPDIR"] = scratch_host
         cmd = [sys.executable, "-s", "-E", "-c",
                _BOOT.format(root=str(PACKAGE_DIR.parent), module="worker")]
-        stage = _process_stage()
+        stage = _process_stage(spec.helpers)
+    env.update(_helpers_env(spec.helpers, bwrap=spec.backend == "bwrap"))
     drop = os.geteuid() == 0 and (spec.backend == "bwrap" or _process_backend_can_drop())
     uid, gid, own = _sandbox_ids() if drop else (os.getuid(), os.getgid(), False)
     if own:
@@ -760,9 +785,11 @@ def start(spec: SandboxSpec) -> Worker:
                    session=spec.backend == "process" and not own, memory_mb=limits.memory_mb)
 
 
-def start_early(requested: str, memory_mb: int, device: str) -> Worker | None:
-    """A worker for one submission (``check``, a Gradescope run), started before the caller
-    imports torch and the tests so that the two start-ups overlap. None when the device
+def start_early(requested: str, memory_mb: int, device: str,
+                helpers: list[Path]) -> Worker | None:
+    """A worker for one submission (``check``, a Gradescope run) of an assignment with these
+    ``helpers`` files, started before the caller imports torch and the tests so that the two
+    start-ups overlap. None when the device
     cannot be known yet without torch (``auto`` on a machine with NVIDIA devices) or the
     sandbox cannot start: the usual path then starts one, or reports why."""
     if device == "auto":
@@ -772,16 +799,17 @@ def start_early(requested: str, memory_mb: int, device: str) -> Worker | None:
     try:
         backend = choose_backend(requested)
         return start(SandboxSpec(backend=backend, submission=None, device=device,
-                                 limits=Limits(memory_mb=memory_mb)))
+                                 limits=Limits(memory_mb=memory_mb), helpers=tuple(helpers)))
     except (UsageError, RuntimeError, OSError):
         return None
 
 
 def start_zygote(backend: str, limits: Limits, device: str, ctl: int,
-                 assignments: list[str]) -> Started:
+                 assignments: list[str], helpers: tuple[Path, ...]) -> Started:
     """The zygote of :mod:`autograder.zygote`: one sandbox (bwrap) or one plain process
     that imports torch and warms up once and forks a sandboxed worker per student on
-    request over the control socket ``ctl``. It never runs student code.
+    request over the control socket ``ctl``. It never runs student code. Its workers may
+    import the ``helpers`` files (those of ``assignments``).
 
     Under bwrap it runs as one unprivileged uid (a fresh one when the grader is root); its
     children enter namespaces of their own. Under the process backend as root it stays
@@ -791,14 +819,15 @@ def start_zygote(backend: str, limits: Limits, device: str, ctl: int,
     env = _base_env(device)
     env["GMGRADE_ZYGOTE"] = json.dumps({"ctl": ctl, "backend": backend,
                                              "assignments": assignments})
+    env.update(_helpers_env(helpers, bwrap=backend == "bwrap"))
     if backend == "bwrap":
         stage = _Stage()
-        cmd = _bwrap_args(limits, device, None, stage, nested=True) + [
+        cmd = _bwrap_args(limits, device, None, helpers, stage, nested=True) + [
             sys.executable, "-s", "-E", "-c", _BOOT.format(root=GRADER_ROOT, module="zygote")]
         uid, gid, own = _sandbox_ids() if os.geteuid() == 0 else (os.getuid(), os.getgid(), False)
         drop = os.geteuid() == 0
     else:
-        stage = _process_stage()
+        stage = _process_stage(helpers)
         cmd = [sys.executable, "-s", "-E", "-c",
                _BOOT.format(root=str(PACKAGE_DIR.parent), module="zygote")]
         uid, gid, own, drop = os.getuid(), os.getgid(), False, False

@@ -174,7 +174,7 @@ def verify_each(course: Course, names: list[str], opts: GradeOptions, jobs: int,
             text += "       staff log:\n" + "".join(f"         {x}\n" for x in log.splitlines()[-30:])
         say(name, text, not problems)
 
-    warm = WarmRunner(course_imports(course, names), WorkerPlan.of(opts, names),
+    warm = WarmRunner(course_imports(course, names), WorkerPlan.of(opts, course, names),
                       note=lambda m: print(m, flush=True))
     with scratch, warm, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict = {}

@@ -68,23 +68,28 @@ def course_imports(course: "Course", assignments: Iterable[str]) -> list[str]:
                     names.update(alias.name for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                     names.add(node.module)
-    return sorted(n for n in names if n != "__future__"
+    # an assignment's helpers come from the course the template collects (helpers.use)
+    return sorted(n for n in names if n != "__future__" and not n.startswith("autograder.helpers.")
                   and n.split(".")[0] not in ("tests", "solutions", "conftest"))
 
 
 @dataclass(frozen=True)
 class WorkerPlan:
     """Where a batch's students' workers come from: one zygote for these options
-    (``GradeOptions.sandbox``, ``memory_mb``, ``device``) and ``assignments``."""
+    (``GradeOptions.sandbox``, ``memory_mb``, ``device``) and ``assignments``, whose
+    workers can import the assignments' ``helpers`` files."""
 
     sandbox: str
     memory_mb: int
     device: str
     assignments: tuple[str, ...]
+    helpers: tuple[Path, ...]
 
     @classmethod
-    def of(cls, opts: "GradeOptions", assignments: Iterable[str]) -> "WorkerPlan":
-        return cls(opts.sandbox, opts.memory_mb, opts.device, tuple(assignments))
+    def of(cls, opts: "GradeOptions", course: "Course", assignments: Iterable[str]) -> "WorkerPlan":
+        names = tuple(assignments)
+        return cls(opts.sandbox, opts.memory_mb, opts.device, names,
+                   tuple(f for a in names for f in course.helper_files(a)))
 
 
 class WarmRunner:
@@ -112,7 +117,7 @@ class WarmRunner:
 
             self._zygote = zygote.start_shared(
                 workers.sandbox, sandbox.Limits(memory_mb=workers.memory_mb), workers.device,
-                list(workers.assignments), note=note or (lambda m: print(m, file=sys.stderr)))
+                list(workers.assignments), workers.helpers, note=note or (lambda m: print(m, file=sys.stderr)))
             if self._zygote is not None:
                 fd, env[zygote.ENV] = self._zygote.pass_on()
                 fds = (fd,)

@@ -39,6 +39,7 @@ import os
 import select
 import signal
 import socket
+from pathlib import Path
 from typing import Any
 
 from autograder import compat, protocol, sandbox
@@ -73,15 +74,17 @@ class Zygote:
     """The grader's handle on a running zygote (see the module docstring)."""
 
     def __init__(self, backend: str, limits: sandbox.Limits, device: str,
-                 assignments: list[str], startup_timeout: float = 120.0) -> None:
+                 assignments: list[str], helpers: tuple[Path, ...],
+                 startup_timeout: float = 120.0) -> None:
         self.backend = backend
         self.device = device
+        self.helpers = [str(f) for f in helpers]  # the helpers files its workers can import
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctl = ctl
         theirs.set_inheritable(True)
         try:
             self.proc: sandbox.Started | None = sandbox.start_zygote(backend, limits, device, theirs.fileno(),
-                                                                     assignments)
+                                                                     assignments, helpers)
         finally:
             theirs.close()
         self.dead: str | None = None
@@ -102,11 +105,11 @@ class Zygote:
             raise ZygoteUnavailable(f"this host does not allow nested namespaces ({self.nested})")
 
     @classmethod
-    def attach(cls, ctl_fd: int, backend: str, device: str) -> "Zygote":
+    def attach(cls, ctl_fd: int, backend: str, device: str, helpers: list[str]) -> "Zygote":
         """A handle on a zygote another process started (a batch's template gets the
         control socket from the grader): it can spawn, and closing it leaves the zygote."""
         self = cls.__new__(cls)
-        self.backend, self.device, self.dead = backend, device, None
+        self.backend, self.device, self.helpers, self.dead = backend, device, helpers, None
         self._ctl = socket.socket(fileno=ctl_fd)
         self.proc = None
         return self
@@ -116,7 +119,8 @@ class Zygote:
         know, for a process this one starts (``GMGRADE_ZYGOTE_CTL``)."""
         fd = self._ctl.fileno()
         os.set_inheritable(fd, True)
-        return fd, json.dumps({"fd": fd, "backend": self.backend, "device": self.device})
+        return fd, json.dumps({"fd": fd, "backend": self.backend, "device": self.device,
+                               "helpers": self.helpers})
 
     def _output(self) -> str:
         if self.proc is None:  # attached: another process started it
@@ -219,9 +223,10 @@ _SHARED_KEY: tuple[str, str] | None = None
 
 
 def start_shared(backend: str, limits: sandbox.Limits, device: str, assignments: list[str],
-                 note=None) -> Zygote | None:
-    """Start this process's zygote for grading ``assignments`` (a batch's template calls
-    it once; its forks inherit it). Returns None, after telling ``note`` why, when no zygote can run here."""
+                 helpers: tuple[Path, ...], note=None) -> Zygote | None:
+    """Start this process's zygote for grading ``assignments``, whose helpers files are
+    ``helpers`` (a batch's template calls it once; its forks inherit it). Returns None,
+    after telling ``note`` why, when no zygote can run here."""
     global _SHARED, _SHARED_KEY
     backend = sandbox.choose_backend(backend)
     if backend == "process" and not compat.linux_process_backend():
@@ -234,7 +239,7 @@ def start_shared(backend: str, limits: sandbox.Limits, device: str, assignments:
         _SHARED, _SHARED_KEY = None, None
         return None
     try:
-        _SHARED = Zygote(backend, limits, device, assignments)
+        _SHARED = Zygote(backend, limits, device, assignments, helpers)
         _SHARED_KEY = (backend, device)
     except ZygoteUnavailable as e:
         _SHARED, _SHARED_KEY = None, None
@@ -254,14 +259,15 @@ def attach_shared_from_env() -> None:
     if not info:
         return
     cfg = json.loads(info)
-    _SHARED = Zygote.attach(int(cfg["fd"]), cfg["backend"], cfg["device"])
+    _SHARED = Zygote.attach(int(cfg["fd"]), cfg["backend"], cfg["device"], cfg["helpers"])
     _SHARED_KEY = (cfg["backend"], cfg["device"])
 
 
 def shared_for(spec: sandbox.SandboxSpec) -> Zygote | None:
     """The zygote started in this process (or inherited from the template), if it serves
-    ``spec``'s backend and device and is alive."""
-    if _SHARED is None or _SHARED_KEY != (spec.backend, spec.device) or _SHARED.dead:
+    ``spec``'s backend and device, its workers can import ``spec``'s helpers and it is alive."""
+    if _SHARED is None or _SHARED_KEY != (spec.backend, spec.device) or _SHARED.dead \
+            or not {str(f) for f in spec.helpers} <= set(_SHARED.helpers):
         return None
     return _SHARED
 
@@ -354,10 +360,10 @@ def _probe_nested() -> str | bool:
 def warm_up(assignments: list[str]) -> None:
     """Import what torch and the engine import lazily and run what first calls would
     otherwise pay in every test's forked child: autograd's first backward, linear algebra,
-    distributions, common nn functions. Uses only torch and public engine code (never a
-    reference solution). Also what the helpers of ``assignments`` import on first use (a
-    zygote passes the batch's assignments and pays it once; an exec'd worker passes none
-    and leaves it to the tests that need it)."""
+    distributions, common nn functions. Uses only torch, public engine code and the public
+    helpers files the sandbox gave it (never a reference solution). Also what the helpers
+    of ``assignments`` import on first use (a zygote passes the batch's assignments and pays
+    it once; an exec'd worker passes none and leaves it to the tests that need it)."""
     import importlib
 
     import torch

@@ -74,6 +74,8 @@ def main() -> None:
     course = Course(ROOT)
     names = args.assignments or course.assignments()
     r = args.repeat
+    opts = GradeOptions()
+    plan = WorkerPlan.of(opts, course, names)
     print(f"{'what':58s} {'time':>7}")
     bare = 'bare python -c "import torch"'
     print(f"{bare:58s}",
@@ -82,7 +84,7 @@ def main() -> None:
         print(f"{'fixed: worker start + torch import + load (' + backend + ')':58s}",
               fmt(timed(lambda: worker_start(backend), r)))
         t = time.perf_counter()
-        z = zygote.start_shared(backend, sandbox.Limits(), "cpu", names, note=print)
+        z = zygote.start_shared(backend, sandbox.Limits(), "cpu", names, plan.helpers, note=print)
         if z is not None:
             print(f"{'  zygote start, once per batch (' + backend + ')':58s}",
                   fmt([time.perf_counter() - t]))
@@ -94,8 +96,7 @@ def main() -> None:
     print(f"{'fixed: trusted runner process (python, torch, pytest, hypothesis)':58s}",
           fmt(timed(lambda: subprocess.run(
               [sys.executable, "-c", "import torch, pytest, hypothesis, autograder.runner"], check=True), r)))
-    opts = GradeOptions()
-    with WarmRunner(workers=WorkerPlan.of(opts, names), note=print) as warm:  # as `gmgrade grade`
+    with WarmRunner(workers=plan, note=print) as warm:  # as `gmgrade grade`
         for name in names:
             sol = course.solution(name)
             if sol is None:

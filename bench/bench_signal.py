@@ -58,7 +58,7 @@ def measure(course: Course, names: list[str], jobs: int) -> dict[str, list[dict]
     rows: dict[str, list[dict]] = {name: [] for name in names}
     public = {name: public_tests(course, name) for name in names}
     with tempfile.TemporaryDirectory(prefix="gmgrade-signal-") as tmp, \
-            WarmRunner(course_imports(course, names), WorkerPlan.of(base, names)) as warm, \
+            WarmRunner(course_imports(course, names), WorkerPlan.of(base, course, names)) as warm, \
             ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         jobs_of = []
         for name in names:

@@ -5,19 +5,40 @@ objects. A test names one with :class:`autograder.protocol.Helper` (a registry k
 plain parameters); the worker and the trusted grader each rebuild it here, so both
 sides hold identical, deterministic objects.
 
-Each assignment registers its own helpers in a module of this package
-(``autograder/helpers/NAME.py``) with :func:`register`; every module is imported on
-first use. Helper code is public: it runs inside the sandbox and ships to students.
+This package is the registry (:func:`register`, :func:`build`) and the helpers several
+assignments share (``common.py``). An assignment's own helpers live with it, in
+``assignments/NAME/helpers.py`` (public: helper code runs inside the sandbox and ships to
+students), and register there. Python imports that file as ``autograder.helpers.NAME``: a
+finder at the end of ``sys.meta_path`` maps the name to the file, so that tests, references
+and notebooks import it as a module of this package, wherever the course lies. The files
+found (:func:`files`) are:
+
+* in a worker, exactly those the sandbox gave it, listed in ``$GMGRADE_HELPERS``
+  (``autograder/sandbox.py``; under bwrap each one alone is bound read-only at
+  ``/grader/assignments/NAME/helpers.py``);
+* elsewhere, those of the course whose tests this process runs (:func:`use`), or else of the
+  course :func:`autograder.course.find_root` finds (a notebook, a unit test).
+
+Every helper module is imported on first use of the registry.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import os
 import pkgutil
-from typing import Any, Callable
+import sys
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+ENV = "GMGRADE_HELPERS"  # the helper files a worker may import, os.pathsep between them
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 _LOADED = False
+_ROOT: Path | None = None  # the course whose helpers this process imports (None: find_root)
 
 
 def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -30,12 +51,51 @@ def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return deco
 
 
+def use(root: Path) -> None:
+    """Import the helpers of the course folder ``root`` (the grader calls it for the course
+    whose tests it runs; one course per process)."""
+    global _ROOT
+    _ROOT = root
+
+
+def worker_env(paths: Iterable[str]) -> dict[str, str]:
+    """The environment that gives a worker the helpers files at ``paths`` (as it sees them)."""
+    return {ENV: os.pathsep.join(paths)}
+
+
+def files() -> dict[str, Path]:
+    """Assignment name -> the file of its helpers, for every one this process may import."""
+    listed = os.environ.get(ENV)
+    if listed is not None:
+        return {Path(p).parent.name: Path(p) for p in listed.split(os.pathsep) if p}
+    from autograder.course import Course, CourseError, find_root
+
+    try:
+        course = Course(_ROOT or find_root())
+    except CourseError:
+        return {}  # no course here: the engine's own helpers only
+    return {a: f for a in course.assignments() for f in course.helper_files(a)}
+
+
+class _AssignmentHelpers(importlib.abc.MetaPathFinder):
+    """Finds ``autograder.helpers.NAME`` in ``assignments/NAME/helpers.py`` (see above)."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: Any = None) -> ModuleSpec | None:
+        package, _, name = fullname.rpartition(".")
+        file = files().get(name) if package == __name__ else None
+        return importlib.util.spec_from_file_location(fullname, file) if file else None
+
+
+sys.meta_path.append(_AssignmentHelpers())
+
+
 def _load_all() -> None:
     global _LOADED
     if _LOADED:
         return
-    for mod in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{mod.name}")
+    for name in [m.name for m in pkgutil.iter_modules(__path__)] + sorted(files()):
+        importlib.import_module(f"{__name__}.{name}")
     _LOADED = True
 
 
@@ -51,12 +111,11 @@ def build(name: str, params: dict) -> Any:
 
 def worker_imports(assignments: list[str]) -> list[str]:
     """Modules the helpers of ``assignments`` import lazily on first use (the
-    ``WORKER_IMPORTS`` of ``helpers/NAME.py``): a zygote imports them once for every
-    worker it forks."""
+    ``WORKER_IMPORTS`` of ``assignments/NAME/helpers.py``): a zygote imports them once for
+    every worker it forks."""
     found: list[str] = []
-    for mod in pkgutil.iter_modules(__path__):
-        if mod.name in assignments:
-            found += getattr(importlib.import_module(f"{__name__}.{mod.name}"), "WORKER_IMPORTS", ())
+    for name in sorted(files().keys() & set(assignments)):
+        found += getattr(importlib.import_module(f"{__name__}.{name}"), "WORKER_IMPORTS", ())
     return found
 
 

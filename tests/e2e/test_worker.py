@@ -51,7 +51,7 @@ def pytest_generate_tests(metafunc):
 def launch(request):
     how, backend = request.param
     if how == "zygote":
-        assert zygote.start_shared(backend, sandbox.Limits(), "cpu", []) is not None
+        assert zygote.start_shared(backend, sandbox.Limits(), "cpu", [], ()) is not None
     yield request.param
     zygote.stop_shared()
 

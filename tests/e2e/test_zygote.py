@@ -91,7 +91,7 @@ def fork_many(n):
 
 @pytest.fixture(scope="module")
 def z():
-    got = zygote.start_shared("bwrap", sandbox.Limits(processes=40), "cpu", [])
+    got = zygote.start_shared("bwrap", sandbox.Limits(processes=40), "cpu", [], ())
     assert got is not None, "nested namespaces should work where bubblewrap does"
     assert got.threads == 1, "the zygote must stay single-threaded before it forks"
     yield got
@@ -191,7 +191,7 @@ def test_without_nested_namespaces_each_student_gets_its_own_sandbox(monkeypatch
         raise zygote.ZygoteUnavailable("this host does not allow nested namespaces (EPERM)")
 
     monkeypatch.setattr(zygote, "Zygote", refuse)
-    assert zygote.start_shared("bwrap", sandbox.Limits(), "cpu", [], note=notes.append) is None
+    assert zygote.start_shared("bwrap", sandbox.Limits(), "cpu", [], (), note=notes.append) is None
     assert notes and "nested namespaces" in notes[0] and "sandbox of its own" in notes[0]
     spec = sandbox.SandboxSpec(backend="bwrap", limits=sandbox.Limits(), submission=None)
     assert zygote.shared_for(spec) is None
@@ -202,7 +202,7 @@ def test_the_probe_reports_a_host_without_nested_namespaces(tmp_path):
     code = ("import sys; sys.path.insert(0, '/grader'); from autograder import zygote; "
             "print(repr(zygote._probe_nested()))")
     stage = sandbox._Stage()
-    args = sandbox._bwrap_args(sandbox.Limits(), "cpu", None, stage, nested=False)
+    args = sandbox._bwrap_args(sandbox.Limits(), "cpu", None, (), stage, nested=False)
     if "--disable-userns" not in args:
         pytest.skip("this bubblewrap cannot forbid nested user namespaces")
 

@@ -4,10 +4,12 @@ import json
 import os
 import struct
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from autograder import protocol, sandbox, submission
+from autograder import helpers, protocol, sandbox, submission
+from autograder.course import Course
 
 
 def _frame(header) -> bytes:
@@ -31,6 +33,21 @@ def test_the_grader_refuses_helpers_from_the_worker():
     assert isinstance(protocol.decode(data), protocol.Helper)  # grader -> worker: fine
     with pytest.raises(protocol.ProtocolError, match="grader-provided"):
         protocol.decode(data, helpers=False)
+
+
+def test_the_sandbox_gets_an_assignments_helpers_file_alone_and_read_only():
+    """bwrap binds each helpers file the worker needs, read-only, and nothing else of the
+    course (not its folder, not solutions/); the worker finds them through its environment."""
+    files = tuple(Course(Path(__file__).resolve().parents[2]).helper_files("bert"))
+    assert files, "bert has helpers"
+    args = sandbox._bwrap_args(sandbox.Limits(), "cpu", None, files, sandbox._Stage(), nested=False)
+    into_grader = {args[i + 2]: args[i] for i, a in enumerate(args)
+                   if a.endswith("bind") and args[i + 2].startswith(sandbox.GRADER_ROOT)}
+    assert into_grader == {f"{sandbox.GRADER_ROOT}/autograder": "--ro-bind",
+                           f"{sandbox.GRADER_ROOT}/assignments/bert/helpers.py": "--ro-bind"}
+    assert not any("solutions" in a for a in args)
+    assert sandbox._helpers_env(files, bwrap=True) == {
+        helpers.ENV: f"{sandbox.GRADER_ROOT}/assignments/bert/helpers.py"}
 
 
 def test_student_ids_never_name_the_batch_files(tmp_path):

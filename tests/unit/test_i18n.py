@@ -21,12 +21,14 @@ def test_every_student_facing_message_is_translated():
 
 def test_public_catalogues_hold_no_hidden_words(course: Course):
     """A public catalogue ships with the bundle: its messages are the engine's, the public
-    tests' and the notebook's only, never one found in the hidden tests alone."""
+    tests', the assignment's helpers' and the notebook's only, never one found in the hidden
+    tests alone."""
     engine = {m.text for m in catalogue.domains()[(catalogue.ROOT / "autograder" / "locale", "gmgrade")]}
     for name in course.assignments():
         home = course.root / "assignments" / name
         public = {m.text for p in sorted((home / "tests").glob("*.py"))
                   for m in catalogue.python_messages(p, titles=True)}
+        public |= {m.text for p in course.helper_files(name) for m in catalogue.python_messages(p, titles=False)}
         public |= {m.text for p in home.glob("*.ipynb") for m in catalogue.notebook_messages(p)}
         cat = catalogue.read(catalogue.po_path(home / "locale", name, "ja"))
         assert cat is not None

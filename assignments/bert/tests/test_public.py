@@ -4,7 +4,7 @@ Run them with ``gmgrade check bert``. Passing them does not guarantee full marks
 hidden tests check values on many more inputs (several rounds of editing, ties, special
 tokens in the middle, models that return ``.logits``) and more sentences end to end.
 
-The grader's fake masked LM (``bert_fake_mlm`` in autograder/helpers/bert.py) uses the
+The grader's fake masked LM (``bert_fake_mlm`` in assignments/bert/helpers.py) uses the
 ids [PAD]=0, [CLS]=1, [SEP]=2, [MASK]=3 and words from 4 on.
 """
 

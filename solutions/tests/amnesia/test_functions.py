@@ -6,7 +6,7 @@ z = (x − μ_c)/σ_c, ∂ ln p/∂means[c] = ∂ ln p/∂shift = z/σ_c, ∂ ln
 its expected Fisher under its own samples (E z² = 1, E (z² − 1)² = 2: F_means[c] = π_c/σ_c²,
 F_log_std[c] = 2π_c); per-example gradients by a loop of torch.autograd.grad; and
 hand-computed gradients of the loss. A model passed with ``keep=`` is audited by
-``amnesia_kept`` on the next call (autograder/helpers/amnesia.py).
+``amnesia_kept`` on the next call (assignments/amnesia/helpers.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Hidden tests: masked_correction on the grader's fake masked LMs.
 
-The fake models (``bert_fake_mlm`` in autograder/helpers/bert.py) copy a visible token
+The fake models (``bert_fake_mlm`` in assignments/bert/helpers.py) copy a visible token
 and predict a [MASK] from its two neighbours, from seeded tables; random sentences are
 "all wrong" for them (many edits, a strong test of the loop), sentences with a planted
 truth behave like text with a couple of typos. Token ids: [PAD]=0, [CLS]=1, [SEP]=2,

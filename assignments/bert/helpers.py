@@ -40,13 +40,14 @@ from typing import Any
 import torch
 from torch import nn
 
+import autograder
 from autograder.helpers import register
 
 # what the tokenizer (and a student's own `from transformers import ...`) imports on first use
 WORKER_IMPORTS = ("transformers.models.bert_japanese.tokenization_bert_japanese",
                   "transformers.models.bert.modeling_bert", "fugashi", "ipadic")
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "bert_ja"
+ASSETS = Path(autograder.__file__).resolve().parent / "assets" / "bert_ja"  # ships with the engine
 
 
 class MaskedLMOutput:
