@@ -79,7 +79,7 @@ def test_q_sample_keeps_dtype(student):
 
 @points(1)
 def test_ddpm_loss_small(student):
-    """ddpm_loss: with ε̂ = 0.5·x_t the loss is mean((noise − 0.5·x_t)²)"""
+    """ddpm_loss: with ε̂ = 0.5·x_t the loss is mean((noise − 0.5·x_t)²), and its gradient flows"""
     alpha_bars = torch.tensor([0.64, 0.36], dtype=F64)
     x0 = torch.tensor([[1.0, 2.0, 0.0], [-1.0, 0.5, 1.0]], dtype=F64)
     noise = torch.tensor([[0.5, -1.0, 1.0], [2.0, 0.0, -0.5]], dtype=F64)
@@ -101,6 +101,18 @@ def test_ddpm_loss_small(student):
                                loss(model_input=x0),
                            **upstream_mistakes("ddpm_loss", loss, {f"q_sample: {hint}": slip for hint, slip
                                                                    in Q_SAMPLE_SLIPS.items() if "flat" not in slip})})
+    # Training needs the gradient: x_t = a·x0 + s·noise, so ∂loss/∂noise = 2/6 · (noise − 0.5·x_t) · (1 − 0.5·s)
+    # with s = 0.8 for sample 0 and 0.6 for sample 1.
+    _, (g_noise,) = student.grad("ddpm_loss", Helper("diffusion_linear_eps", scale=0.5), x0, t, noise, alpha_bars,
+                                 wrt=(3,))
+    call = "the gradient of ddpm_loss(eps_model, x0, t, noise, alpha_bars) with respect to noise"
+    if g_noise is None:
+        fail(f"{call}: no gradient flows back through the loss. Training needs it: keep every step a torch "
+             "operation on tensors (no .item(), .detach(), .numpy(), torch.no_grad() or torch.tensor(...) around "
+             "the result).")
+    s_row = torch.tensor([[0.8], [0.6]], dtype=F64)
+    expect_close(g_noise, 2 / 6 * (noise - 0.5 * _q_sample(x0, t, noise, alpha_bars)) * (1 - 0.5 * s_row),
+                 call=call, inputs={"x0": x0, "t": t, "noise": noise}, rtol=1e-5, atol=1e-8)
 
 
 @points(1)
@@ -140,7 +152,7 @@ def test_q_posterior_small(student):
 
 @points(1)
 def test_p_sample_step_small(student):
-    """p_sample_step: ε̂ = 0.5·x_t, t = 1 and t = 0 (no noise at t = 0)"""
+    """p_sample_step: ε̂ = 0.5·x_t, t = 1 and t = 0 (no noise at t = 0); x_t is left as it was"""
     betas = torch.tensor([0.1, 0.2], dtype=F64)                     # ᾱ = [0.9, 0.72]
     x_t = torch.tensor([[1.0, -2.0], [0.5, 4.0]], dtype=F64)
     noise = torch.tensor([[1.0, 1.0], [3.0, -3.0]], dtype=F64)
@@ -154,7 +166,8 @@ def test_p_sample_step_small(student):
             rows.append(mean + (0.0 if last and not noise_at_0 else sigma(b, ab, ab_prev)) * z)
         return torch.stack(rows)
 
-    got = student.p_sample_step(Helper("diffusion_linear_eps", scale=0.5), x_t, t, betas, noise)
+    got, mutated = student.call_checking_inputs("p_sample_step", Helper("diffusion_linear_eps", scale=0.5), x_t, t,
+                                                betas, noise)
     expect_close(got, step(), call="p_sample_step(eps_model, x_t, t, betas, noise) with ε̂ = 0.5·x_t",
                  inputs={"x_t": x_t, "t": t, "noise": noise}, rtol=1e-5, atol=1e-8, mistakes={
                      "noise was added at t = 0; the last step (t = 0) returns the mean without σ·z":
@@ -163,6 +176,10 @@ def test_p_sample_step_small(student):
                      "σ_t² looks like the posterior variance β̃_t; this assignment uses σ_t² = β_t":
                          step(sigma=lambda b, ab, ap: math.sqrt((1 - ap) / (1 - ab) * b)),
                      "divide by sqrt(α_t) = sqrt(1 − β_t), not by sqrt(ᾱ_t)": step(divide=lambda b, ab: math.sqrt(ab))})
+    names = ["eps_model", "x_t", "t", "betas", "noise"]
+    expect(not mutated, f"p_sample_step(eps_model, x_t, t, betas, noise) modified its input(s) "
+           f"{', '.join(names[i] for i in mutated if i < len(names))} in place; compute new tensors instead (avoid "
+           "-=, /=, .sub_(), .div_() etc. on the arguments): the sampler still needs x_t.")
 
 
 @points(1)
@@ -181,3 +198,38 @@ def test_sample_shape_dtype_and_generator(student):
                   shape=(4, 3), dtype=F32)
     expect_tensor(student.sample(eps, (4, 3), betas.double()), call="sample(eps_model, (4, 3), betas in float64)",
                   shape=(4, 3), dtype=F64)
+
+
+def _chain_variance(betas, scale, steps):
+    """Var of the sampler's result when ε̂ = scale·x_t, x_T ~ N(0, 1), the steps done in the order
+    ``steps``: each step is x ← c_t·x + σ_t·z with c_t = (1 − β_t/sqrt(1 − ᾱ_t)·scale)/sqrt(1 − β_t),
+    σ_t² = β_t (0 at t = 0), so the variance goes V ← c_t²·V + σ_t² (the mean stays 0)."""
+    alpha_bars = [math.prod(1 - b for b in betas[:t + 1]) for t in range(len(betas))]
+    v = 1.0
+    for t in steps:
+        c = (1 - betas[t] / math.sqrt(1 - alpha_bars[t]) * scale) / math.sqrt(1 - betas[t])
+        v = c * c * v + (betas[t] if t > 0 else 0.0)
+    return v
+
+
+@points(1)
+def test_sample_runs_the_chain_backwards(student):
+    """sample: with ε̂ = x_t and betas (0.3, 0.3), the steps t = 1, 0 give samples of variance 0.228"""
+    betas = [0.3, 0.3]
+    n = 4000
+    call = "sample(eps_model, (4000,), betas=(0.3, 0.3), generator) with ε̂ = x_t"
+    x = expect_tensor(student.sample(Helper("diffusion_linear_eps", scale=1.0), (n,), torch.tensor(betas, dtype=F64),
+                                     generator=Helper("generator", seed=11)), call=call, shape=(n,), dtype=F64)
+    want = _chain_variance(betas, 1.0, [1, 0])
+    mean, var = float(x.mean()), float(x.var())
+    # 4000 draws: the sample variance is within 15 % of the chain's (7 standard errors), the mean within 0.05
+    if abs(mean) <= 0.05 and abs(var / want - 1) <= 0.15:
+        return
+    slips = {"the steps run forwards (t = 0, 1, …, T−1); the reverse chain goes t = T−1, …, 1, 0":
+             _chain_variance(betas, 1.0, [0, 1]),
+             "the chain seems to stop before the last step: t = 0 must run too (its mean, without noise)":
+             _chain_variance(betas, 1.0, [1])}
+    hint = next((f"\n  Hint: {h}" for h, v in slips.items() if abs(var / v - 1) <= 0.15), "")
+    fail(f"{call}\n  the samples have mean {mean:.3f} and variance {var:.3f}; the reverse chain from x_2 ~ N(0, 1) "
+         f"through the steps t = 1, 0 gives mean 0 and variance {want:.3f} (x ← c_t·x + σ_t·z at each step, "
+         f"σ_0 = 0).{hint}")
