@@ -82,6 +82,20 @@ def test_fisher_diagonal_by_hand(student):
 
 
 @points(1)
+def test_fisher_diagonal_without_graph(student):
+    """fisher_diagonal: returns plain tensors, without an autograd graph (x requiring grad reaches none of them)"""
+    call = "fisher_diagonal(model, x, c) with 5 points of 2 classes, x requiring grad"
+    for i, name in enumerate(("means", "log_std", "shift")):
+        _, grads = student.grad("fisher_diagonal", _model(), X, C, wrt=(1,), select=i)
+        if grads[0] is not None:
+            fail(f"{call}: the entry for `{name}` carries an autograd graph. Return plain tensors: detach them (or "
+                 "compute per-example gradients from detached parameters without create_graph).")
+    # no graph counts only with the right answer (that of test_fisher_diagonal_by_hand): a constant has none
+    expect_right_answer(student.fisher_diagonal(_model(), X, C), [(g * g).mean(0) for g in _scores(X, C)],
+                        call="fisher_diagonal(model, x, c)", inputs={"x": X, "c": C})
+
+
+@points(1)
 def test_fisher_diagonal_leaves_the_model_alone(student):
     """fisher_diagonal: the model's parameters and .grad (None or not) come back unchanged"""
     for grad in ("none", "values"):
@@ -138,6 +152,23 @@ def test_replay_samples_labels(student):
                  mistakes={"the labels are sorted; keep the order of `classes`": torch.tensor([0, 0, 0, 1, 1, 1]),
                            "looks like .repeat(n): use repeat_interleave, so each class's samples are "
                            "together": torch.tensor([1, 0, 1, 0, 1, 0])})
+
+
+@points(1)
+def test_replay_samples_follow_the_generator(student):
+    """replay_samples: the same generator seed gives the same samples, another seed others"""
+    call = "replay_samples(model, [0, 1], 5, generator=torch.Generator().manual_seed(SEED))"
+    runs = []
+    for seed in (7, 7, 8):
+        got = student.replay_samples(_model(), [0, 1], 5, Helper("amnesia_generator", seed=seed))
+        if not isinstance(got, (list, tuple)) or len(got) != 2:
+            fail(f"{call}\n  returned {type(got).__name__}; expected a tuple (x, c).")
+        runs.append(expect_tensor(got[0], call=f"{call} x", shape=(10, 2), dtype=F64))
+    if not torch.equal(runs[0], runs[1]):
+        fail(f"{call} with SEED = 7 twice gave different samples: pass `generator` on to "
+             "model.sample(c, generator=generator).")
+    if torch.equal(runs[0], runs[2]):
+        fail(f"{call} gave the same samples for SEED = 7 and SEED = 8: pass `generator` on to model.sample.")
 
 
 @points(1)
@@ -215,3 +246,39 @@ def test_forgetting_report_by_hand(student):
                   shape_note="(C,) with C = int(c.max()) + 1 = 2, class 0 included")
     expect_close(got, torch.tensor([math.nan, 1.0], dtype=F64), call=call, rtol=1e-9,
                  mistakes={"a class without examples must be NaN (0/0), not 0": torch.tensor([0.0, 1.0], dtype=F64)})
+
+
+@points(1)
+def test_forgetting_report_no_graph_example(student):
+    """forgetting_report: a measurement, evaluated without an autograd graph (none reaches x)"""
+    c = torch.tensor([0, 1, 0, 1, 1])
+    before = _log_prob(X, c) + torch.tensor([2.0, 1.0, 4.0, -1.0, 0.5], dtype=F64)
+    got, grads = student.grad("forgetting_report", _model(), X, c, before, wrt=(1,))
+    if grads[0] is not None:
+        fail("forgetting_report(model, x, c, log_px_before) with x requiring grad: the report carries an autograd "
+             "graph back to x (and to the model's parameters). It is a measurement, evaluated without a graph: "
+             "compute ln p(x | θ, c) under torch.no_grad() (or detach it) before taking the difference.")
+    # no graph counts only with the right answer (that of test_forgetting_report_by_hand): a constant has none
+    expect_right_answer(got, torch.tensor([-3.0, -0.5 / 3], dtype=F64), call="forgetting_report(model, x, c, "
+                        "log_px_before)", inputs={"log_px_before": before})
+
+
+@points(1)
+def test_forgetting_report_float32_model_example(student):
+    """forgetting_report: a float32 model with ln p ≈ −1e4 and log_px_before ≈ −3: the difference in float64"""
+    # σ = 1 and whole-number offsets: ln p ≈ −1e4 in float32, before ≈ −3; a float32 difference rounds to a
+    # multiple of 2⁻¹⁰ ≈ 0.001, the float64 difference of the same two float32 numbers is exact
+    model = Helper("amnesia_gaussian", means=[[0.0, 0.0], [1.0, 1.0]], log_std=[[0.0, 0.0], [0.0, 0.0]],
+                   shift=[0.0, 0.0], dtype="float32")
+    x = torch.tensor([[100.0, 90.0], [110.0, 80.0], [-95.0, -99.0], [-120.0, -71.0]])
+    c = torch.tensor([0, 0, 1, 1])
+    before = torch.tensor([-3.1416, -2.7183, -1.4142, -1.7321])
+    with torch.no_grad():
+        lp32 = model.build().log_prob(x, c)
+    call = "forgetting_report(model in float32, x, c, log_px_before in float32) with ln p ≈ −1e4"
+    got = expect_tensor(student.forgetting_report(model, x, c, before), call=call, shape=(2,), dtype=F64)
+    expect_close(got, torch.stack([(lp32.double() - before.double())[c == k].mean() for k in range(2)]), call=call,
+                 rtol=1e-12, atol=0, mistakes={
+                     "the difference was taken in float32 and converted afterwards; convert ln p and "
+                     "log_px_before to float64 first, then subtract":
+                         torch.stack([(lp32 - before).double()[c == k].mean() for k in range(2)])})

@@ -141,7 +141,7 @@ E_STEP_MISTAKES = {
 
 
 @points(2)
-def test_e_step_values(student):
+def test_e_step_by_hand(student):
     """vb_e_step: responsibilities of five points under a K = 3 posterior, float64 and float32"""
     for dtype, rtol, atol in ((F64, 1e-7, 1e-12), (torch.float32, 1e-4, 1e-6)):
         name = str(dtype).replace("torch.", "")
