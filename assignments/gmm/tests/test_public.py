@@ -255,6 +255,35 @@ def test_fit_gmm_defaults_example(student):
 
 
 @points(1)
+def test_fit_gmm_stops_on_the_absolute_improvement(student):
+    """fit_gmm: tol bounds the improvement ℓ(θᵗ) − ℓ(θᵗ⁻¹) itself, not its size relative to |ℓ|"""
+    # The clusters of test_fit_gmm_defaults_example, where |ℓ| ≈ 6: a relative rule stops about 6 times sooner.
+    gen = torch.Generator().manual_seed(1)
+    x = 0.01 * torch.cat([torch.randn(50, 2, generator=gen, dtype=F64),
+                          torch.randn(50, 2, generator=gen, dtype=F64) + torch.tensor([1.5, 0.0], dtype=F64)])
+    args = (x, torch.tensor([0.5, 0.5], dtype=F64), 0.01 * torch.tensor([[0.0, 1.0], [0.0, -1.0]], dtype=F64),
+            1e-4 * EYE.repeat(2, 1, 1))
+    inputs = {"x": x}
+    call = "fit_gmm(x, weights, means, covs, n_iter=12, tol=0.0)"
+    full = expect_tensor(expect_tuple(student.fit_gmm(*args, n_iter=12, tol=0.0), 4, call=call, inputs=inputs)[3],
+                         call=f"{call} history", inputs=inputs, shape=(13,), dtype=F64,
+                         shape_note="tol=0.0 never stops EM early: 12 iterations + 1")
+    gains = (full[1:] - full[:-1]).tolist()  # your own improvements, iteration by iteration
+    absolute = next((i + 1 for i, g in enumerate(gains) if g < 1e-3), 12)
+    relative = next((i + 1 for i, g in enumerate(gains) if g / abs(float(full[i])) < 1e-3), 12)
+    call = "fit_gmm(x, weights, means, covs, n_iter=12, tol=1e-3)"
+    got = expect_tensor(expect_tuple(student.fit_gmm(*args, n_iter=12, tol=1e-3), 4, call=call, inputs=inputs)[3],
+                        call=f"{call} history", inputs=inputs, dtype=F64)
+    if got.numel() - 1 == absolute:
+        return
+    hint = ("\n  Hint: that is where a relative rule (improvement / |ℓ| < tol) stops; the rule is absolute, not "
+            "relative: stop when ℓ(θᵗ) − ℓ(θᵗ⁻¹) < tol.") if got.numel() - 1 == relative else ""
+    fail(f"{call}\n  ran {got.numel() - 1} iterations; your own history with tol=0.0 improves by "
+         f"{[float(f'{g:.3g}') for g in gains]}, so EM stops after iteration {absolute}, the first whose "
+         f"improvement is below 1e-3 (the history then has {absolute + 1} entries).{hint}")
+
+
+@points(1)
 def test_fit_gmm_stops_when_converged(student):
     """fit_gmm: on two far-apart clusters the 2nd iteration changes nothing: tol=1e-3 stops after it"""
     w0, c0 = torch.tensor([0.5, 0.5], dtype=F64), EYE.repeat(2, 1, 1)
