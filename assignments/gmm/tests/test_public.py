@@ -223,17 +223,24 @@ def test_fit_gmm_one_iteration_by_hand(student):
                         call="fit_gmm(x, weights, means, covs, 1, 0.0, 0.1)")
 
 
+def overlapping_clusters():
+    """(x, weights, means, covs): two overlapping clusters of 50 points at the scale 0.01 (covariances of
+    about 1e-4) and a start on which EM improves the mean log-likelihood (≈ 6) slowly, for 100 iterations."""
+    gen = torch.Generator().manual_seed(1)
+    x = 0.01 * torch.cat([torch.randn(50, 2, generator=gen, dtype=F64),
+                          torch.randn(50, 2, generator=gen, dtype=F64) + torch.tensor([1.5, 0.0], dtype=F64)])
+    return (x, torch.tensor([0.5, 0.5], dtype=F64), 0.01 * torch.tensor([[0.0, 1.0], [0.0, -1.0]], dtype=F64),
+            1e-4 * EYE.repeat(2, 1, 1))
+
+
 @points(1)
 def test_fit_gmm_defaults_example(student):
     """fit_gmm: without n_iter, tol and reg_covar it does what n_iter=100, tol=1e-6, reg_covar=1e-6 do"""
     # Two overlapping clusters at the scale 0.01 (covariances of about 1e-4, which reg_covar=1e-6
     # changes by a percent), on which EM still improves by more than 1e-5 at every one of 100
     # iterations: each of the three defaults changes the result.
-    gen = torch.Generator().manual_seed(1)
-    x = 0.01 * torch.cat([torch.randn(50, 2, generator=gen, dtype=F64),
-                          torch.randn(50, 2, generator=gen, dtype=F64) + torch.tensor([1.5, 0.0], dtype=F64)])
-    args = (x, torch.tensor([0.5, 0.5], dtype=F64), 0.01 * torch.tensor([[0.0, 1.0], [0.0, -1.0]], dtype=F64),
-            1e-4 * EYE.repeat(2, 1, 1))
+    args = overlapping_clusters()
+    x = args[0]
     call = "fit_gmm(x, weights, means, covs)"
     inputs = {"x": x}
 
@@ -258,11 +265,8 @@ def test_fit_gmm_defaults_example(student):
 def test_fit_gmm_stops_on_the_absolute_improvement(student):
     """fit_gmm: tol bounds the improvement ℓ(θᵗ) − ℓ(θᵗ⁻¹) itself, not its size relative to |ℓ|"""
     # The clusters of test_fit_gmm_defaults_example, where |ℓ| ≈ 6: a relative rule stops about 6 times sooner.
-    gen = torch.Generator().manual_seed(1)
-    x = 0.01 * torch.cat([torch.randn(50, 2, generator=gen, dtype=F64),
-                          torch.randn(50, 2, generator=gen, dtype=F64) + torch.tensor([1.5, 0.0], dtype=F64)])
-    args = (x, torch.tensor([0.5, 0.5], dtype=F64), 0.01 * torch.tensor([[0.0, 1.0], [0.0, -1.0]], dtype=F64),
-            1e-4 * EYE.repeat(2, 1, 1))
+    args = overlapping_clusters()
+    x = args[0]
     inputs = {"x": x}
     call = "fit_gmm(x, weights, means, covs, n_iter=12, tol=0.0)"
     full = expect_tensor(expect_tuple(student.fit_gmm(*args, n_iter=12, tol=0.0), 4, call=call, inputs=inputs)[3],
