@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from autograder.testing import Helper, expect, expect_close, expect_tensor, fail, points, timeout
+from autograder.testing import Helper, describe, expect, expect_close, expect_tensor, fail, points, timeout
 
 PAD, CLS, SEP, MASK = 0, 1, 2, 3
 
@@ -212,10 +212,6 @@ def test_masked_correction_defaults(student):
            f"{describe(default)}, but with max_edits=5 it returns {describe(explicit)}, on input_ids = "
            f"{ids.tolist()}; max_edits=None means at most as many edits as there are NON-SPECIAL "
            "positions (5 here), not len(input_ids) and not 'until nothing qualifies'.")
-
-
-def describe(value):
-    return value.tolist() if isinstance(value, torch.Tensor) else repr(value)
 
 
 CORRECT = ["私は野菜が好きだ", "父は肉が嫌いだ", "彼女の好きな飲み物はお茶だ", "兄は毎朝ご飯を食べる",
